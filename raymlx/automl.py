@@ -1,0 +1,360 @@
+"""``AutoML``: fit a table on Ray, then predict, rank, explain, save and load.
+
+The flow (../DESIGN.md): validate and preprocess the table before Ray starts; ``ray.put``
+features, labels and folds once; run every candidate as a bagged Ray Tune trial (portfolio
+first, then search) with out-of-fold predictions kept in the object store; select a greedy
+weighted ensemble from them in a Ray task; keep the whole fit inside ``time_limit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import ray
+
+from raymlx import __version__
+from raymlx.cluster.planning import plan_trials
+from raymlx.data import TablePreprocessor, Task, check_frame, load_table, prepare_label
+from raymlx.ensembles.bagging import assign_folds
+from raymlx.ensembles.selection import greedy_ensemble_selection
+from raymlx.errors import FitError, InputError
+from raymlx.explain import permutation_importances, plot_importances
+from raymlx.metrics import get_metric
+from raymlx.models import get_families, portfolio_configs, search_space
+from raymlx.models.base import Problem
+from raymlx.oof_store import OutOfFoldStore
+from raymlx.persistence import load_folder, save_folder
+from raymlx.predictor import ModelSet
+from raymlx.ray_session import ensure_ray
+from raymlx.searchers import RandomSearch
+from raymlx.trial import TrialSetup
+from raymlx.tuning import ModelRecord, run_search
+
+log = logging.getLogger("raymlx")
+
+ENSEMBLE_NAME = "weighted_ensemble"
+ENSEMBLE_CANDIDATES = 20
+ENSEMBLE_ITERATIONS = 25
+
+
+def _setup_logging(verbosity: int) -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[raymlx] %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(logging.INFO if verbosity >= 1 else logging.WARNING)
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None = None,
+               allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        span = f"an integer from {low} to {high}" if high else f"an integer >= {low}"
+        raise InputError(f"{name}={value!r} is invalid; it must be {span}"
+                         + (" or None" if allow_none else ""))
+
+
+@ray.remote(num_cpus=1)
+def _select_ensemble(y, metric_name, problem_type, n_iterations, *oofs):
+    """Ray task: Caruana selection over out-of-fold arrays passed by reference."""
+    metric = get_metric(metric_name, problem_type)
+    return greedy_ensemble_selection(
+        list(oofs), y, lambda yt, p: metric.score(yt, p, problem_type), metric.mode,
+        n_iterations)
+
+
+class AutoML:
+    """Searches, bags and ensembles models for one label column of a table, on Ray.
+
+    Args:
+        label: the column to predict.
+        problem_type: "binary", "multiclass" or "regression"; inferred when None.
+        metric: a name from ``raymlx.metrics.METRICS``; roc_auc / log_loss / rmse by default.
+        time_limit: seconds the whole fit may take (Ray's start-up excepted); None = no limit.
+        max_models: most trials to run; None = as many as time allows (the portfolio size
+            when there is no time limit either).
+        num_folds: folds of bagging (stratified for classification).
+        seed: seeds folds, search and models.
+        path: folder of the Tune experiment (fold models, checkpoints); default ./raymlx_runs.
+        address: Ray cluster to connect to; default ``RAY_ADDRESS``, a local ``ray start``
+            cluster, or a new local instance.
+        families: restrict the search to these model families (see ``raymlx.models``).
+        verbosity: 0 quiet, 1 progress lines on stderr.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        problem_type: str | None = None,
+        metric: str | None = None,
+        time_limit: float | None = None,
+        max_models: int | None = None,
+        num_folds: int = 5,
+        seed: int = 0,
+        path: str | Path | None = None,
+        address: str | None = None,
+        families: list[str] | None = None,
+        verbosity: int = 1,
+    ) -> None:
+        self.label = label
+        self.problem_type = problem_type
+        self.metric = metric
+        self.time_limit = time_limit
+        self.max_models = max_models
+        self.num_folds = num_folds
+        self.seed = seed
+        self.path = path
+        self.address = address
+        self.families = families
+        self.verbosity = verbosity
+        self._check_arguments()
+
+    def _check_arguments(self) -> None:
+        if not isinstance(self.label, str) or not self.label:
+            raise InputError(f"label={self.label!r} is invalid; give the label column's name")
+        if self.time_limit is not None and (
+                isinstance(self.time_limit, bool)
+                or not isinstance(self.time_limit, (int, float)) or not self.time_limit > 0):
+            raise InputError(f"time_limit={self.time_limit!r} is invalid; it must be a number "
+                             "of seconds > 0 or None")
+        _check_int("max_models", self.max_models, 1, allow_none=True)
+        _check_int("num_folds", self.num_folds, 2, 20)
+        _check_int("seed", self.seed, 0)
+        _check_int("verbosity", self.verbosity, 0, 2)
+        if self.families is not None:
+            get_families(list(self.families))
+        if self.metric is not None:
+            from raymlx.metrics import METRICS
+
+            if str(self.metric).lower() not in METRICS:
+                get_metric(self.metric, "binary")  # raises the unknown-metric error
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, train: pd.DataFrame | str | Path) -> AutoML:
+        """Searches and ensembles models on ``train`` (a DataFrame or a CSV/Parquet path)."""
+        _setup_logging(self.verbosity)
+        t_start = time.time()
+        df = load_table(train, "training table")
+        check_frame(df, "training table")
+        df, y, problem_type, classes = prepare_label(df, self.label, self.problem_type)
+        metric = get_metric(self.metric, problem_type)
+        if metric.name == "rmsle" and (y < 0).any():
+            raise InputError(f"metric 'rmsle' needs a non-negative label; {self.label!r} has "
+                             "negative values")
+        if len(df) < 2 * self.num_folds:
+            raise InputError(f"the training table has {len(df)} labelled rows; "
+                             f"{self.num_folds}-fold bagging needs at least {2 * self.num_folds}")
+        families = [f for f in get_families(self.families) if problem_type in f.applies_to]
+        task = Task(self.label, problem_type, metric.name, classes)
+        pre = TablePreprocessor().fit(df.drop(columns=[self.label]))
+        X = pre.transform(df)
+        y_enc = task.encode(y)
+        fold = assign_folds(y_enc, self.num_folds, task.is_classification, self.seed)
+        log.info("%s problem, metric %s, %d rows x %d features, %d-fold bagging",
+                 problem_type, metric.name, X.shape[0], X.shape[1], self.num_folds)
+
+        ray_s = ensure_ray(self.address)
+        deadline = (t_start + ray_s + self.time_limit) if self.time_limit else float("inf")
+        reserve = min(15.0, max(4.0, 0.08 * self.time_limit)) if self.time_limit else 0.0
+        max_models = self.max_models
+        portfolio = portfolio_configs(families)
+        if max_models is None and deadline == float("inf"):
+            max_models = len(portfolio)
+        plan = plan_trials()
+        store = OutOfFoldStore.remote()
+        setup = TrialSetup(
+            problem=Problem(problem_type, task.n_classes, X.shape[1], dict(pre.categorical_)),
+            metric=metric.name, deadline=deadline - reserve,
+            num_threads=plan.cpus_per_trial, seed=self.seed)
+        storage = Path(self.path or "raymlx_runs").expanduser().resolve()
+        name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
+        searcher = RandomSearch(seed=self.seed, points_to_evaluate=portfolio)
+        records = run_search(
+            {"X": X, "y": y_enc, "fold": fold}, setup, metric, search_space(families),
+            searcher, plan, storage, name, max_models, deadline - reserve, store)
+        models = ModelSet(task, records)
+        if not models.usable():
+            errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
+            raise FitError(f"no model finished within the limits ({len(records)} trials): "
+                           f"{errors or 'no trial ran'}; raise time_limit")
+        t_search = time.time()
+        ens = self._ensemble(models, store, y_enc, deadline)
+        log.debug("ensemble took %.2f s; %.2f s left", time.time() - t_search,
+                  deadline - time.time())
+        if ens is not None:
+            models.records[ens.name] = ens
+        self.task_, self.preprocessor_, self.models_ = task, pre, models
+        self.best_model_ = models.best_name()
+        self.experiment_path_ = str(storage / name)
+        self.oof_store_ = store
+        self.fit_time_s_ = time.time() - t_start - ray_s
+        log.info("fit done in %.1f s: %d models, best %s (%s=%.5g)", self.fit_time_s_,
+                 len(models.usable()), self.best_model_, metric.name,
+                 models.records[self.best_model_].score_val)
+        return self
+
+    def _ensemble(self, models: ModelSet, store, y: np.ndarray,
+                  deadline: float) -> ModelRecord | None:
+        metric = models.metric
+        ranked = sorted((r for r in models.usable() if r.trial_id),
+                        key=lambda r: -metric.sign() * r.score_val)[:ENSEMBLE_CANDIDATES]
+        if len(ranked) < 2:
+            return None
+        refs = ray.get(store.refs.remote())
+        t0 = time.time()
+        task = _select_ensemble.remote(y, metric.name, models.task.problem_type,
+                                       ENSEMBLE_ITERATIONS, *[refs[r.trial_id][0] for r in ranked])
+        wait = None if deadline == float("inf") else max(0.5, deadline - time.time() - 0.5)
+        ready, _ = ray.wait([task], timeout=wait)
+        if not ready:
+            ray.cancel(task, force=True)
+            log.info("skipped the ensemble: no time left for it")
+            return None
+        sel = ray.get(task)
+        weights = {r.name: round(float(w), 4) for r, w in zip(ranked, sel.weights) if w > 0}
+        members = [models.records[n] for n in weights]
+        return ModelRecord(
+            name=ENSEMBLE_NAME, family="ensemble", config={}, score_val=sel.score,
+            fit_time_s=sum(m.fit_time_s for m in members) + (time.time() - t0),
+            predict_time_s=sum(m.predict_time_s for m in members), weights=weights)
+
+    # ------------------------------------------------------------- predict
+    def _fitted(self) -> None:
+        if not hasattr(self, "models_"):
+            raise InputError("this AutoML is not fitted yet; call fit() or AutoML.load()")
+
+    def _features(self, data, what: str) -> tuple[pd.DataFrame, np.ndarray]:
+        self._fitted()
+        df = load_table(data, what)
+        check_frame(df, what)
+        return df, self.preprocessor_.transform(df)
+
+    def predict(self, data: pd.DataFrame | str | Path, model: str | None = None) -> pd.Series:
+        """Predicted labels (classification) or values (regression), one per row."""
+        df, X = self._features(data, "prediction data")
+        out = self.models_.predict(X, model or self.best_model_)
+        if self.task_.is_classification:
+            out = self.task_.decode(out.argmax(axis=1))
+        return pd.Series(out, index=df.index, name=self.label)
+
+    def predict_proba(self, data: pd.DataFrame | str | Path,
+                      model: str | None = None) -> pd.DataFrame:
+        """Class probabilities, one column per class label."""
+        self._fitted()
+        if not self.task_.is_classification:
+            raise InputError("predict_proba is for classification; this is a regression "
+                             "predictor, use predict()")
+        df, X = self._features(data, "prediction data")
+        out = self.models_.predict(X, model or self.best_model_)
+        return pd.DataFrame(out, index=df.index, columns=list(self.task_.classes))
+
+    def _labelled(self, data, what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        df, X = self._features(data, what)
+        if self.label not in df.columns:
+            raise InputError(f"the {what} has no label column {self.label!r}")
+        keep = df[self.label].notna().to_numpy()
+        df, X = df.loc[keep], X[keep]
+        y = df[self.label]
+        if self.task_.is_classification:
+            unseen = sorted(set(map(str, y.unique())) - set(map(str, self.task_.classes)))
+            if unseen:
+                raise InputError(f"the {what} has labels never seen in training: {unseen[:10]}")
+            if not set(y.unique()) <= set(self.task_.classes):  # same text, other type
+                y = y.astype(str).map({str(c): c for c in self.task_.classes})
+        return df, X, self.task_.encode(y)
+
+    def leaderboard(self, test: pd.DataFrame | str | Path | None = None,
+                    extra_metrics: list[str] | None = None) -> pd.DataFrame:
+        """Every model and the ensemble, best first: model, family, score_val (out-of-fold),
+        score_test (with ``test``), fit_time_s, predict_time_s, config, error. With ``test``,
+        ``extra_metrics`` (e.g. ``["mae", "r2"]``) add one test-score column each."""
+        self._fitted()
+        if test is None:
+            if extra_metrics:
+                raise InputError("extra_metrics are scored on test data; pass test=")
+            return self.models_.leaderboard()
+        _, X, y = self._labelled(test, "test data")
+        return self.models_.leaderboard(X, y, extra_metrics)
+
+    def score(self, test: pd.DataFrame | str | Path, metric: str | None = None,
+              model: str | None = None) -> float:
+        """The predictor's score on labelled ``test`` data (any metric of the problem)."""
+        _, X, y = self._labelled(test, "test data")
+        m = get_metric(metric or self.task_.metric, self.task_.problem_type)
+        return m.score(y, self.models_.predict(X, model or self.best_model_),
+                       self.task_.problem_type)
+
+    def explain(self, data: pd.DataFrame | str | Path, plot: str | Path | None = None,
+                n_repeats: int = 5, max_rows: int = 2000) -> pd.DataFrame:
+        """Permutation importance of each input column on labelled data, best first."""
+        df, _, _ = self._labelled(data, "explanation data")
+        if len(df) > max_rows:
+            df = df.sample(max_rows, random_state=self.seed)
+        metric = get_metric(self.task_.metric, self.task_.problem_type)
+        features = df.drop(columns=[self.label])
+
+        def score(frame: pd.DataFrame, y: pd.Series) -> float:
+            return metric.sign() * self.score(frame.assign(**{self.label: y.to_numpy()}))
+
+        table = permutation_importances(score, features, df[self.label], n_repeats, self.seed)
+        if plot is not None:
+            plot_importances(table, plot, metric.name)
+        return table
+
+    # ------------------------------------------------------------ persist
+    def save(self, path: str | Path) -> Path:
+        """Writes a self-contained predictor folder (atomically); returns its path."""
+        self._fitted()
+        records = []
+        files = {}
+        for rec in self.models_.records.values():
+            copy = ModelRecord(**{**rec.__dict__})
+            if rec.ok and not rec.weights:
+                files[rec.name] = rec.models_path
+                copy.models_path = f"models/{rec.name}/fold_models.pkl"
+            records.append(copy)
+        state = {"version": __version__, "label": self.label, "task": self.task_,
+                 "preprocessor": self.preprocessor_, "records": records,
+                 "best_model": self.best_model_, "params": self._params(),
+                 "fit_time_s": self.fit_time_s_}
+        folder = save_folder(path, state, files, __version__)
+        log.info("saved the predictor to %s", folder)
+        return folder
+
+    def _params(self) -> dict[str, Any]:
+        keys = ("label", "problem_type", "metric", "time_limit", "max_models", "num_folds",
+                "seed", "path", "address", "families", "verbosity")
+        return {k: getattr(self, k) for k in keys}
+
+    @classmethod
+    def load(cls, path: str | Path) -> AutoML:
+        """A predictor saved by :meth:`save`, checked against its manifest."""
+        state, folder = load_folder(path)
+        params = state["params"]
+        params["path"] = str(params["path"]) if params["path"] else None
+        aml = cls(**params)
+        for rec in state["records"]:
+            if rec.models_path:
+                rec.models_path = str(folder / rec.models_path)
+        aml.task_, aml.preprocessor_ = state["task"], state["preprocessor"]
+        aml.models_ = ModelSet(aml.task_, state["records"])
+        aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
+        return aml
+
+    def __repr__(self) -> str:
+        state = f"best={self.best_model_!r}" if hasattr(self, "best_model_") else "not fitted"
+        return f"AutoML(label={self.label!r}, {state})"
+
+
+__all__ = ["AutoML"]

@@ -1,0 +1,101 @@
+"""``raymlx`` command line: fit, predict and leaderboard on CSV / Parquet files.
+
+Errors a user can fix print one line (``raymlx: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from raymlx.errors import FitError, InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="raymlx", description="Ray-native AutoML for tables.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    fit = sub.add_parser("fit", help="search, bag and ensemble models; save the predictor")
+    fit.add_argument("train", help="training table (CSV or Parquet)")
+    fit.add_argument("--label", required=True, help="column to predict")
+    fit.add_argument("--output", required=True, help="folder to save the predictor in")
+    fit.add_argument("--time-limit", type=float, default=None, help="seconds for the fit")
+    fit.add_argument("--max-models", type=int, default=None, help="most trials to run")
+    fit.add_argument("--metric", default=None, help="e.g. roc_auc, log_loss, rmse, accuracy")
+    fit.add_argument("--problem-type", default=None,
+                     choices=["binary", "multiclass", "regression"])
+    fit.add_argument("--num-folds", type=int, default=5)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--families", default=None,
+                     help="comma-separated model families, e.g. lightgbm,xgboost")
+    fit.add_argument("--path", default=None, help="folder for the Tune experiment")
+    fit.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")
+    fit.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    pred = sub.add_parser("predict", help="predict with a saved predictor")
+    pred.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
+    pred.add_argument("data", help="table to predict (CSV or Parquet)")
+    pred.add_argument("--output", required=True, help="CSV file for the predictions")
+    pred.add_argument("--model", default=None, help="a model of the leaderboard (default: best)")
+
+    board = sub.add_parser("leaderboard", help="show a saved predictor's leaderboard")
+    board.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
+    board.add_argument("--test", default=None, help="labelled table to score the models on")
+    return p
+
+
+def _fit(args) -> None:
+    from raymlx.automl import AutoML
+
+    families = args.families.split(",") if args.families else None
+    aml = AutoML(label=args.label, problem_type=args.problem_type, metric=args.metric,
+                 time_limit=args.time_limit, max_models=args.max_models,
+                 num_folds=args.num_folds, seed=args.seed, path=args.path,
+                 address=args.address, families=families, verbosity=0 if args.quiet else 1)
+    aml.fit(args.train)
+    folder = aml.save(args.output)
+    _print_board(aml.leaderboard())
+    print(f"saved to {folder}")
+
+
+def _predict(args) -> None:
+    from raymlx.automl import AutoML
+
+    aml = AutoML.load(args.predictor)
+    pred = aml.predict(args.data, model=args.model)
+    out = pd.DataFrame({"prediction": pred.to_numpy()}, index=pred.index)
+    if aml.task_.is_classification:
+        proba = aml.predict_proba(args.data, model=args.model)
+        out = pd.concat([out, proba.set_axis([str(c) for c in proba.columns], axis=1)], axis=1)
+    Path(args.output).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.output, index=False)
+    print(f"wrote {len(out)} predictions to {args.output}")
+
+
+def _leaderboard(args) -> None:
+    from raymlx.automl import AutoML
+
+    _print_board(AutoML.load(args.predictor).leaderboard(args.test))
+
+
+def _print_board(board: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 200, "display.width", 160,
+                           "display.max_colwidth", 60):
+        print(board.drop(columns=["config"]).to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard}[args.command](args)
+    except (InputError, FitError) as exc:
+        print(f"raymlx: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Errors raymlx raises for problems a user can fix.
+
+Every check on user input ends in an ``InputError`` with one line that names what was wrong
+and what to do, raised before any training starts.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """A bad table, argument, path or saved folder, explained in one line."""
+
+
+class LoadError(InputError):
+    """A saved predictor folder that is missing, broken, foreign or from another format."""
+
+
+class FitError(RuntimeError):
+    """A fit that produced no usable model (every trial failed or ran out of time)."""

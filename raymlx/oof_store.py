@@ -1,0 +1,36 @@
+"""An actor that owns every trial's out-of-fold predictions in Ray's object store.
+
+A trial runs in a Tune worker that may be reused or torn down once it finishes; an object
+it ``ray.put``s is owned by that worker and dies with it (Ray 2.56 removed ``ray.put``'s
+``_owner`` argument, which used to hand ownership elsewhere). So a trial sends its
+out-of-fold array to this long-lived actor, which ``ray.put``s it and so becomes its owner.
+The arrays then live as long as the store does, each held once, and the driver, the
+ensemble task and stacking layers read them by reference (zero-copy numpy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ray
+
+
+@ray.remote(num_cpus=0)
+class OutOfFoldStore:
+    """Holds ``name -> ObjectRef`` of out-of-fold prediction arrays."""
+
+    def __init__(self) -> None:
+        self._refs: dict[str, ray.ObjectRef] = {}
+
+    def put(self, name: str, array: np.ndarray) -> None:
+        self._refs[name] = ray.put(array)
+
+    def refs(self) -> dict[str, list[ray.ObjectRef]]:
+        return {k: [v] for k, v in self._refs.items()}
+
+    def drop(self, name: str) -> None:
+        self._refs.pop(name, None)
+
+
+def publish(store, name: str, oof: np.ndarray) -> None:
+    """Stores ``oof`` under ``name``, owned by ``store``; returns once it is stored."""
+    ray.get(store.put.remote(name, oof))

@@ -1,0 +1,106 @@
+"""Saving a predictor to a folder and loading it back, safely.
+
+The folder holds ``manifest.json`` (format name and version, raymlx version, the sha256 of
+every file), ``predictor.pkl`` (task, preprocessing, leaderboard records) and one
+``models/<name>/fold_models.pkl`` per model. It is written in a temporary sibling folder
+and swapped in with ``os.replace``, so a failed save never leaves a half-written folder and
+never destroys the previous save; a folder that is not a raymlx predictor is never
+overwritten. A load checks the manifest and every checksum before unpickling anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import platform
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from raymlx.errors import InputError, LoadError
+
+FORMAT = "raymlx-predictor"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str, str],
+                version: str) -> Path:
+    """Writes ``state`` and copies of ``model_files`` (name -> pickle path) to ``target``."""
+    target = Path(target).expanduser().resolve()
+    if target.exists() and (not target.is_dir() or (
+            any(target.iterdir()) and not (target / MANIFEST).is_file())):
+        raise InputError(
+            f"{str(target)!r} exists and is not a raymlx predictor folder; "
+            "save to a new or empty folder"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        for name, src in model_files.items():
+            dst = tmp / "models" / name / "fold_models.pkl"
+            dst.parent.mkdir(parents=True)
+            shutil.copyfile(src, dst)
+        with open(tmp / "predictor.pkl", "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
+                 if p.is_file()}
+        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                    "raymlx_version": version, "python": platform.python_version(),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": files}
+        with open(tmp / MANIFEST, "w") as fh:
+            json.dump(manifest, fh, indent=2)
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def load_folder(source: str | Path) -> tuple[dict[str, Any], Path]:
+    """The saved state and the folder, after checking manifest, format and checksums."""
+    folder = Path(source).expanduser().resolve()
+    if not folder.is_dir():
+        raise LoadError(f"{str(folder)!r} is not a folder; pass the folder given to save()")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise LoadError(f"{str(folder)!r} is not a raymlx predictor folder (no {MANIFEST})") \
+            from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise LoadError(f"{MANIFEST} in {str(folder)!r} is not valid JSON") from None
+    if manifest.get("format") != FORMAT:
+        raise LoadError(f"{str(folder)!r} holds {manifest.get('format')!r}, not a raymlx predictor")
+    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+        raise LoadError(
+            f"{str(folder)!r} was saved in format {manifest['format_version']} by raymlx "
+            f"{manifest.get('raymlx_version')}; this raymlx reads up to {FORMAT_VERSION}: upgrade"
+        )
+    for rel, digest in manifest.get("files", {}).items():
+        path = folder / rel
+        if not path.is_file():
+            raise LoadError(f"{str(folder)!r} is incomplete: {rel} is missing")
+        if _sha256(path) != digest:
+            raise LoadError(f"{str(folder)!r} is damaged: {rel} does not match its checksum")
+    with open(folder / "predictor.pkl", "rb") as fh:
+        state = pickle.load(fh)
+    return state, folder

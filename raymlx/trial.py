@@ -1,0 +1,87 @@
+"""The Tune trainable behind every raymlx trial.
+
+One trial = one model family and configuration, bagged over the fit's shared folds. The
+training data arrives as one ObjectRef (``ray.get`` is zero-copy); the out-of-fold
+predictions go to the :class:`~raymlx.oof_store.OutOfFoldStore`; the fold models go into the
+trial's checkpoint in the experiment folder; the trial reports its out-of-fold score once.
+An exception (including running out of time) fails the trial, which Tune records and the
+leaderboard shows, and the search goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+
+import ray
+from ray import tune
+
+from raymlx.ensembles.bagging import fit_bag
+from raymlx.metrics import get_metric
+from raymlx.models import FAMILIES
+from raymlx.models.base import Problem
+from raymlx.oof_store import publish
+
+MODELS_FILE = "fold_models.pkl"
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """Everything a trial needs besides its configuration and the data."""
+
+    problem: Problem
+    metric: str
+    deadline: float
+    num_threads: int
+    seed: int
+
+
+def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
+    """Fits one bagged model and reports ``score`` (the out-of-fold metric).
+
+    A failure inside the model library, or running out of time, is reported as this
+    trial's ``error`` (with a NaN score) so the search goes on and the leaderboard says
+    why; a crash of the worker itself is recorded by Tune.
+    """
+    t0 = time.time()
+    try:
+        _fit_and_report(config, data, store, setup, t0)
+    except Exception as exc:  # reported, not hidden: it becomes the leaderboard's error
+        traceback.print_exc()
+        message = " ".join(str(exc).split())[:300]
+        tune.report({"score": float("nan"), "family": config["model"]["family"],
+                     "error": f"{type(exc).__name__}: {message}",
+                     "trial_time_s": time.time() - t0})
+
+
+def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: float) -> None:
+    arrays = ray.get(data[0])  # {"X", "y", "fold"}: zero-copy views of the object store
+    family = FAMILIES[config["model"]["family"]]
+    params = config["model"].get("params", {})
+    os.environ.setdefault("OMP_NUM_THREADS", str(setup.num_threads))
+    bag = fit_bag(family, params, setup.problem, arrays["X"], arrays["y"], arrays["fold"],
+                  setup.deadline, num_threads=setup.num_threads, seed=setup.seed)
+    metric = get_metric(setup.metric, setup.problem.problem_type)
+    score = metric.score(arrays["y"], bag.oof, setup.problem.problem_type)
+    trial_id = tune.get_context().get_trial_id()
+    publish(store, trial_id, bag.oof)
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, MODELS_FILE), "wb") as fh:
+            pickle.dump(bag.models, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        with open(os.path.join(tmp, "model.json"), "w") as fh:
+            json.dump({"family": family.name, "params": params}, fh)
+        tune.report(
+            {
+                "score": score,
+                "family": family.name,
+                "fit_time_s": bag.fit_time_s,
+                "predict_time_s": bag.predict_time_s,
+                "trial_time_s": time.time() - t0,
+            },
+            checkpoint=tune.Checkpoint.from_directory(tmp),
+        )

@@ -1,0 +1,135 @@
+"""The model search as one Ray Tune experiment.
+
+The driver ``ray.put``s the prepared features, labels and fold numbers once; every trial
+gets that ObjectRef through ``tune.with_parameters``. The searcher proposes configurations
+over the conditional space family -> hyperparameters (the portfolio first); Tune places the
+trials with the per-trial CPUs and concurrency decided by :mod:`raymlx.cluster.planning`;
+the experiment stops at the fit's deadline. What comes back is one :class:`ModelRecord` per
+trial, failed ones included, and the out-of-fold references from the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import ray
+from ray import tune
+
+from raymlx.cluster.planning import TrialPlan
+from raymlx.metrics import Metric
+from raymlx.progress import ProgressReporter
+from raymlx.searchers.deadline import StopAt
+from raymlx.trial import MODELS_FILE, TrialSetup, run_trial
+
+log = logging.getLogger("raymlx")
+
+
+@dataclass
+class ModelRecord:
+    """One leaderboard row: a bagged trial or an ensemble."""
+
+    name: str
+    family: str
+    config: dict[str, Any]
+    score_val: float = float("nan")
+    fit_time_s: float = float("nan")
+    predict_time_s: float = float("nan")
+    error: str | None = None
+    models_path: str | None = None  # the fold models' pickle (trial checkpoint or saved copy)
+    trial_id: str | None = None  # key of the out-of-fold predictions in the store
+    weights: dict[str, float] = field(default_factory=dict)  # ensembles only
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and (self.models_path is not None or bool(self.weights))
+
+
+def _short_error(error: BaseException | None) -> str:
+    text = str(error) if error is not None else "unknown error"
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    # Tune wraps the trial's exception; its last line names the original one
+    return (lines[-1] if lines else type(error).__name__)[:300]
+
+
+def run_search(
+    arrays: dict[str, np.ndarray],
+    setup: TrialSetup,
+    metric: Metric,
+    param_space: dict,
+    searcher,
+    plan: TrialPlan,
+    storage: Path,
+    name: str,
+    max_models: int | None,
+    search_deadline: float,
+    store,
+) -> list[ModelRecord]:
+    """Runs the trials; returns a record per trial, in the order they were created."""
+    data_ref = ray.put(arrays)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, data=[data_ref], store=store, setup=setup),
+        {"cpu": plan.cpus_per_trial},
+    )
+    budget = None
+    if search_deadline != float("inf"):
+        # no new trial in the last stretch: one started there could not finish its folds
+        left = search_deadline - time.time()
+        searcher = StopAt(searcher, search_deadline - min(0.1 * left, 10.0))
+        budget = max(1.0, left + 1.0)  # a safety net behind the trials' own deadline
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's own tables off: we log progress
+    tuner = tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(
+            metric="score",
+            mode=metric.mode,
+            search_alg=searcher,
+            num_samples=max_models if max_models else -1,
+            max_concurrent_trials=plan.concurrent_trials,
+            time_budget_s=budget,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=str(storage),
+            verbose=0,
+            callbacks=[ProgressReporter(metric, setup.deadline, max_models)],
+            failure_config=tune.FailureConfig(max_failures=0),
+        ),
+    )
+    grid = tuner.fit()
+    results = sorted(grid, key=lambda r: _trial_index(r.path))
+    records, counts = [], {}
+    for res in results:
+        model_cfg = (res.config or {}).get("model", {})
+        family = model_cfg.get("family", "?")
+        counts[family] = counts.get(family, 0) + 1
+        rec = ModelRecord(name=f"{family}_{counts[family]}", family=family,
+                          config=model_cfg.get("params", {}))
+        metrics = res.metrics or {}
+        if res.error is None and metrics.get("error"):
+            rec.error = metrics["error"]
+        elif res.error is None and res.checkpoint is not None and "score" in metrics:
+            rec.score_val = float(metrics["score"])
+            rec.fit_time_s = float(metrics["fit_time_s"])
+            rec.predict_time_s = float(metrics["predict_time_s"])
+            rec.models_path = os.path.join(res.checkpoint.path, MODELS_FILE)
+            rec.trial_id = metrics.get("trial_id")
+        else:
+            rec.error = _short_error(res.error) if res.error else "stopped at the time limit"
+        records.append(rec)
+    return records
+
+
+def _trial_index(path: str | None) -> int:
+    # trial folders are named run_trial_<experiment>_<5-digit index>_...
+    try:
+        return int(Path(path).name.split("_")[3])
+    except (TypeError, IndexError, ValueError):
+        return 1 << 30
