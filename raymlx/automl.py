@@ -90,6 +90,9 @@ class AutoML:
         address: Ray cluster to connect to; default ``RAY_ADDRESS``, a local ``ray start``
             cluster, or a new local instance.
         families: restrict the search to these model families (see ``raymlx.models``).
+        hyperparameters: ``{family: [config, ...]}`` tried first instead of the built-in
+            portfolio (like AutoGluon's ``hyperparameters``); it also restricts the search
+            to those families. ``{"lightgbm": [{}]}`` is LightGBM with raymlx's defaults.
         verbosity: 0 quiet, 1 progress lines on stderr.
     """
 
@@ -105,6 +108,7 @@ class AutoML:
         path: str | Path | None = None,
         address: str | None = None,
         families: list[str] | None = None,
+        hyperparameters: dict[str, list[dict[str, Any]]] | None = None,
         verbosity: int = 1,
     ) -> None:
         self.label = label
@@ -117,6 +121,7 @@ class AutoML:
         self.path = path
         self.address = address
         self.families = families
+        self.hyperparameters = hyperparameters
         self.verbosity = verbosity
         self._check_arguments()
 
@@ -134,6 +139,14 @@ class AutoML:
         _check_int("verbosity", self.verbosity, 0, 2)
         if self.families is not None:
             get_families(list(self.families))
+        if self.hyperparameters is not None:
+            hp = self.hyperparameters
+            if not isinstance(hp, dict) or not hp or not all(
+                    isinstance(v, list) and all(isinstance(c, dict) for c in v)
+                    for v in hp.values()):
+                raise InputError("hyperparameters must map family names to lists of config "
+                                 "dicts, e.g. {'lightgbm': [{'learning_rate': 0.05}]}")
+            get_families(list(hp))
         if self.metric is not None:
             from raymlx.metrics import METRICS
 
@@ -155,7 +168,8 @@ class AutoML:
         if len(df) < 2 * self.num_folds:
             raise InputError(f"the training table has {len(df)} labelled rows; "
                              f"{self.num_folds}-fold bagging needs at least {2 * self.num_folds}")
-        families = [f for f in get_families(self.families) if problem_type in f.applies_to]
+        names = list(self.hyperparameters) if self.hyperparameters else self.families
+        families = [f for f in get_families(names) if problem_type in f.applies_to]
         task = Task(self.label, problem_type, metric.name, classes)
         pre = TablePreprocessor().fit(df.drop(columns=[self.label]))
         X = pre.transform(df)
@@ -168,7 +182,7 @@ class AutoML:
         deadline = (t_start + ray_s + self.time_limit) if self.time_limit else float("inf")
         reserve = min(15.0, max(4.0, 0.08 * self.time_limit)) if self.time_limit else 0.0
         max_models = self.max_models
-        portfolio = portfolio_configs(families)
+        portfolio = portfolio_configs(families, self.hyperparameters)
         if max_models is None and deadline == float("inf"):
             max_models = len(portfolio)
         plan = plan_trials()
@@ -222,7 +236,7 @@ class AutoML:
             log.info("skipped the ensemble: no time left for it")
             return None
         sel = ray.get(task)
-        weights = {r.name: round(float(w), 4) for r, w in zip(ranked, sel.weights) if w > 0}
+        weights = {r.name: float(w) for r, w in zip(ranked, sel.weights) if w > 0}
         members = [models.records[n] for n in weights]
         return ModelRecord(
             name=ENSEMBLE_NAME, family="ensemble", config={}, score_val=sel.score,
@@ -334,7 +348,7 @@ class AutoML:
 
     def _params(self) -> dict[str, Any]:
         keys = ("label", "problem_type", "metric", "time_limit", "max_models", "num_folds",
-                "seed", "path", "address", "families", "verbosity")
+                "seed", "path", "address", "families", "hyperparameters", "verbosity")
         return {k: getattr(self, k) for k in keys}
 
     @classmethod

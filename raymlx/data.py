@@ -188,7 +188,7 @@ class _Column:
     parts: list | None = None
 
 
-_DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+_DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
 
 
 class TablePreprocessor:

@@ -35,13 +35,18 @@ def get_families(names: list[str] | None = None) -> list[Family]:
     return [FAMILIES[n] for n in FAMILIES if n in names]
 
 
-def portfolio_configs(families: list[Family]) -> list[dict[str, Any]]:
-    """Every family's default configurations, round-robin: first defaults, then seconds..."""
-    out, depth = [], max(len(f.portfolio) for f in families)
+def portfolio_configs(
+    families: list[Family], custom: dict[str, list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
+    """Every family's configurations to try first, round-robin (all first configs, then all
+    second ones...): the built-in portfolios, or ``custom[family]`` where given."""
+    lists = {f.name: list(custom[f.name]) if custom and f.name in custom else list(f.portfolio)
+             for f in families}
+    out, depth = [], max(len(v) for v in lists.values())
     for i in range(depth):
         for f in families:
-            if i < len(f.portfolio):
-                out.append({"model": {"family": f.name, "params": dict(f.portfolio[i])}})
+            if i < len(lists[f.name]):
+                out.append({"model": {"family": f.name, "params": dict(lists[f.name][i])}})
     return out
 
 

@@ -1,0 +1,54 @@
+"""Shared fixtures: one local Ray instance per test session, small real and synthetic data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # tests only; raymlx keeps Ray's default
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+REPO = Path(__file__).resolve().parents[1]
+WINE_RED = REPO / "examples" / "data" / "winequality-red.csv"
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def wine_red() -> pd.DataFrame:
+    return pd.read_csv(WINE_RED, sep=";")
+
+
+def make_binary_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A binary task with numeric, categorical, boolean, datetime and missing values."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    flag = rng.random(n) < 0.5
+    day = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    logit = 1.5 * x1 - x2 + (color == "red") * 1.0 + flag * 0.5
+    y = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    df = pd.DataFrame({"x1": x1, "x2": x2, "color": color, "flag": flag,
+                       "day": day.strftime("%Y-%m-%d"), "row_id": [f"id{i}" for i in range(n)],
+                       "target": y})
+    df.loc[rng.random(n) < 0.05, "x2"] = np.nan
+    df.loc[rng.random(n) < 0.05, "color"] = None
+    return df
+
+
+@pytest.fixture(scope="session")
+def binary_frame() -> pd.DataFrame:
+    return make_binary_frame()

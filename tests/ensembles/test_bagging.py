@@ -1,0 +1,55 @@
+"""k-fold bagging: out-of-fold predictions never come from a model that saw the row."""
+
+import time
+
+import numpy as np
+import pytest
+
+from raymlx.ensembles.bagging import OutOfTime, assign_folds, fit_bag, predict_bag
+from raymlx.models.base import Family, FoldEstimator, Problem
+
+UNSEEN = -999.0
+
+
+class Memoriser(FoldEstimator):
+    """Returns the training label of any row it has seen, UNSEEN otherwise."""
+
+    def _fit(self, X, y, X_val, y_val, deadline):
+        self.memory_ = {row.tobytes(): label for row, label in zip(X, y)}
+        time.sleep(self.params.get("sleep", 0.0))
+
+    def _predict(self, X):
+        return np.array([self.memory_.get(row.tobytes(), UNSEEN) for row in X])
+
+
+MEMORISER = Family("memoriser", Memoriser, {}, ({},))
+
+
+def test_out_of_fold_predictions_are_never_in_fold():
+    X = np.arange(200, dtype=np.float32).reshape(100, 2)
+    y = np.arange(100, dtype=np.float64)
+    fold = assign_folds(np.zeros(100, dtype=np.int64), 5, stratify=False, seed=0)
+    bag = fit_bag(MEMORISER, {}, Problem("regression", 0, 2), X, y, fold, time.time() + 60)
+    assert np.all(bag.oof == UNSEEN)  # a memoriser learns nothing out of fold
+    assert len(bag.models) == 5
+    # each training row is remembered by the 4 fold models that trained on it
+    assert np.allclose(predict_bag(bag.models, X), (4 * y + UNSEEN) / 5)
+
+
+def test_folds_are_stratified_and_cover_every_row():
+    y = np.array([0] * 80 + [1] * 20)
+    fold = assign_folds(y, 5, stratify=True, seed=1)
+    assert sorted(np.bincount(fold)) == [20] * 5
+    for k in range(5):
+        assert np.bincount(y[fold == k]).tolist() == [16, 4]
+
+
+def test_a_bag_refuses_to_overrun_its_deadline():
+    X = np.zeros((50, 1), dtype=np.float32)
+    y = np.zeros(50)
+    fold = assign_folds(np.zeros(50, dtype=np.int64), 5, stratify=False, seed=0)
+    t0 = time.time()
+    with pytest.raises(OutOfTime, match="before fold"):
+        fit_bag(MEMORISER, {"sleep": 0.3}, Problem("regression", 0, 1), X, y, fold,
+                deadline=time.time() + 0.5)
+    assert time.time() - t0 < 0.75
