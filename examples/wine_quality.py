@@ -41,7 +41,8 @@ def main() -> int:
 
     board = aml.leaderboard(test, extra_metrics=["mse", "mae", "rmsle"])
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(board.drop(columns=["config", "error"]).round(4).to_string(index=False))
+        print(board.drop(columns=["config"]).dropna(axis=1, how="all").round(4)
+              .to_string(index=False))
 
     importance = aml.explain(test, plot=OUT / "wine_importance.png")
     print("\npermutation importance (drop in rmse when a column is shuffled):")

@@ -289,8 +289,9 @@ class TablePreprocessor:
             elif c.kind == "category":
                 # codes rank categories by training frequency; unseen, rare (beyond the top
                 # max_categories) and missing values are all NaN, which models treat as missing
-                index = {v: float(i) for i, v in enumerate(c.categories)}
-                codes = col.astype("string").map(index).astype("float64").to_numpy()
+                text = col.astype("string").to_numpy(dtype=object, na_value=None)
+                codes = pd.Index(c.categories).get_indexer(text).astype(np.float64)
+                codes[codes < 0] = np.nan
                 blocks.append(codes[:, None])
             else:
                 d = _parse_dates(col.astype("string")) if not pd.api.types.is_datetime64_any_dtype(

@@ -19,7 +19,7 @@ from raymlx.metrics import get_metric
 from raymlx.tuning import ModelRecord
 
 LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "fit_time_s",
-                       "predict_time_s", "config", "error"]
+                       "predict_time_s", "config", "error", "note"]
 
 
 class ModelSet:
@@ -79,7 +79,9 @@ class ModelSet:
                    "score_test": np.nan, "fit_time_s": rec.fit_time_s,
                    "predict_time_s": rec.predict_time_s,
                    "config": dict(rec.weights) if rec.weights else dict(rec.config),
-                   "error": rec.error}
+                   "error": rec.error,
+                   "note": (f"{rec.folds_cut_short} of its folds stopped early at the time "
+                            "limit") if rec.folds_cut_short else None}
             if X is not None and rec.ok:
                 t0 = time.time()
                 pred = self.predict(X, rec.name, cache)

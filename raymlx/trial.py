@@ -81,6 +81,7 @@ def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: floa
                 "family": family.name,
                 "fit_time_s": bag.fit_time_s,
                 "predict_time_s": bag.predict_time_s,
+                "folds_cut_short": bag.truncated,
                 "trial_time_s": time.time() - t0,
             },
             checkpoint=tune.Checkpoint.from_directory(tmp),

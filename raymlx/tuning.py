@@ -43,6 +43,7 @@ class ModelRecord:
     error: str | None = None
     models_path: str | None = None  # the fold models' pickle (trial checkpoint or saved copy)
     trial_id: str | None = None  # key of the out-of-fold predictions in the store
+    folds_cut_short: int = 0  # folds whose learner stopped at its share of the time limit
     weights: dict[str, float] = field(default_factory=dict)  # ensembles only
 
     @property
@@ -121,6 +122,7 @@ def run_search(
             rec.predict_time_s = float(metrics["predict_time_s"])
             rec.models_path = os.path.join(res.checkpoint.path, MODELS_FILE)
             rec.trial_id = metrics.get("trial_id")
+            rec.folds_cut_short = int(metrics.get("folds_cut_short", 0))
         else:
             rec.error = _short_error(res.error) if res.error else "stopped at the time limit"
         records.append(rec)

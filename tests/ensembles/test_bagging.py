@@ -53,3 +53,27 @@ def test_a_bag_refuses_to_overrun_its_deadline():
         fit_bag(MEMORISER, {"sleep": 0.3}, Problem("regression", 0, 1), X, y, fold,
                 deadline=time.time() + 0.5)
     assert time.time() - t0 < 0.75
+
+
+class UntilDeadline(FoldEstimator):
+    """An iterative learner that would train forever: it stops only at its deadline."""
+
+    def _fit(self, X, y, X_val, y_val, deadline):
+        self.mean_ = float(np.mean(y))
+        while not self._out_of_time(deadline):
+            time.sleep(0.01)
+
+    def _predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+def test_iterative_learners_share_the_time_left_and_finish_every_fold():
+    X = np.zeros((50, 1), dtype=np.float32)
+    y = np.arange(50, dtype=np.float64)
+    fold = assign_folds(np.zeros(50, dtype=np.int64), 5, stratify=False, seed=0)
+    t0 = time.time()
+    bag = fit_bag(Family("slow", UntilDeadline, {}, ({},)), {}, Problem("regression", 0, 1),
+                  X, y, fold, deadline=t0 + 1.0)
+    elapsed = time.time() - t0
+    assert len(bag.models) == 5 and bag.truncated == 5
+    assert 0.9 <= elapsed <= 1.2  # each fold got about a fifth of the second
