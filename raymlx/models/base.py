@@ -77,7 +77,8 @@ class FoldEstimator:
 
     @property
     def n_fit_classes(self) -> int:
-        return len(self.present_classes_)
+        """Classes present in this fold's training rows (1 for regression)."""
+        return len(self.present_classes_) if self.problem.is_classification else 1
 
     def predict(self, X) -> np.ndarray:
         out = np.asarray(self._predict(X))

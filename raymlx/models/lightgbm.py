@@ -48,10 +48,6 @@ class LightGBMEstimator(FoldEstimator):
         best = self.booster_.best_iteration or None
         return self.booster_.predict(X, num_iteration=best)
 
-    @property
-    def n_fit_classes(self) -> int:
-        return len(self.present_classes_) if self.problem.is_classification else 1
-
 
 FAMILY = Family(
     name="lightgbm",

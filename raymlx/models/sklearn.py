@@ -25,13 +25,26 @@ from raymlx.models.encoding import dense_encoder
 TREES_PER_CHUNK = 50
 
 
-class _ForestEstimator(FoldEstimator):
+class _SklearnEstimator(FoldEstimator):
+    """A fold estimator around one fitted sklearn model, ``self.model_``."""
+
+    def _predict(self, X):
+        if self.problem.is_classification:
+            return self.model_.predict_proba(X)
+        return self.model_.predict(X)
+
+
+class _ForestEstimator(_SklearnEstimator):
     classifier: type
     regressor: type
 
     def _fit(self, X, y, X_val, y_val, deadline):
         params = dict(self.params)
         n_trees = int(params.pop("n_estimators", 200))
+        if params.get("max_features", "auto") == "auto":
+            # sqrt of the features for classification, all of them for regression: the
+            # usual forest defaults (Breiman's sqrt(p) hurts regression badly)
+            params["max_features"] = "sqrt" if self.problem.is_classification else 1.0
         if self.problem.is_classification:
             model = self.classifier(n_estimators=0, warm_start=True, n_jobs=self.num_threads,
                                     random_state=self.seed, **params)
@@ -48,12 +61,6 @@ class _ForestEstimator(FoldEstimator):
                 break
         self.model_ = model
 
-    def _predict(self, X):
-        if self.problem.is_classification:
-            return self.model_.predict_proba(X)
-        return self.model_.predict(X)
-
-
 class RandomForestEstimator(_ForestEstimator):
     classifier, regressor = RandomForestClassifier, RandomForestRegressor
 
@@ -62,7 +69,7 @@ class ExtraTreesEstimator(_ForestEstimator):
     classifier, regressor = ExtraTreesClassifier, ExtraTreesRegressor
 
 
-class KNNEstimator(FoldEstimator):
+class KNNEstimator(_SklearnEstimator):
     def _fit(self, X, y, X_val, y_val, deadline):
         cls = KNeighborsClassifier if self.problem.is_classification else KNeighborsRegressor
         k = min(int(self.params.get("n_neighbors", 10)), len(X))
@@ -70,13 +77,7 @@ class KNNEstimator(FoldEstimator):
                   p=self.params.get("p", 2), n_jobs=self.num_threads)
         self.model_ = make_pipeline(dense_encoder(self.problem), knn).fit(X, y)
 
-    def _predict(self, X):
-        if self.problem.is_classification:
-            return self.model_.predict_proba(X)
-        return self.model_.predict(X)
-
-
-class LinearEstimator(FoldEstimator):
+class LinearEstimator(_SklearnEstimator):
     def _fit(self, X, y, X_val, y_val, deadline):
         if self.problem.is_classification:
             model = LogisticRegression(C=float(self.params.get("C", 1.0)), max_iter=1000)
@@ -84,15 +85,9 @@ class LinearEstimator(FoldEstimator):
             model = Ridge(alpha=float(self.params.get("alpha", 1.0)))
         self.model_ = make_pipeline(dense_encoder(self.problem), model).fit(X, y)
 
-    def _predict(self, X):
-        if self.problem.is_classification:
-            return self.model_.predict_proba(X)
-        return self.model_.predict(X)
-
-
 _FOREST_SPACE = {
     "n_estimators": tune.choice([100, 200, 300]),
-    "max_features": tune.choice(["sqrt", 0.5, 0.8, 1.0]),
+    "max_features": tune.choice(["auto", "sqrt", 0.5, 0.8, 1.0]),
     "min_samples_leaf": tune.lograndint(1, 20),
     "criterion": tune.choice(["gini", "entropy"]),
 }
@@ -102,7 +97,7 @@ RANDOM_FOREST = Family(
     estimator=RandomForestEstimator,
     search_space=_FOREST_SPACE,
     portfolio=(
-        {"n_estimators": 200, "max_features": "sqrt", "min_samples_leaf": 2},
+        {"n_estimators": 200, "max_features": "auto", "min_samples_leaf": 2},
         {"n_estimators": 200, "max_features": 0.5, "min_samples_leaf": 5},
     ),
 )
@@ -112,7 +107,7 @@ EXTRA_TREES = Family(
     estimator=ExtraTreesEstimator,
     search_space=_FOREST_SPACE,
     portfolio=(
-        {"n_estimators": 200, "max_features": "sqrt", "min_samples_leaf": 2},
+        {"n_estimators": 200, "max_features": "auto", "min_samples_leaf": 2},
         {"n_estimators": 200, "max_features": 0.8, "min_samples_leaf": 5},
     ),
 )

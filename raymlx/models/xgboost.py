@@ -26,10 +26,10 @@ class XGBoostEstimator(FoldEstimator):
         rounds = int(params.pop("n_estimators", MAX_ROUNDS))
         if not self.problem.is_classification:
             params["objective"] = "reg:squarederror"
-        elif len(self.present_classes_) == 2:
+        elif self.n_fit_classes == 2:
             params["objective"] = "binary:logistic"
         else:
-            params.update(objective="multi:softprob", num_class=len(self.present_classes_))
+            params.update(objective="multi:softprob", num_class=self.n_fit_classes)
         params.update(tree_method="hist", nthread=self.num_threads, seed=self.seed,
                       max_cat_to_onehot=8)
         types = ["c" if i in self.problem.categorical else "q" for i in range(X.shape[1])]

@@ -75,8 +75,18 @@ def test_search_spaces_sample_to_concrete_configs():
         assert not has_domains(cfg) and set(cfg) == set(fam.search_space)
 
 
-def test_portfolio_interleaves_families_defaults_first():
+def test_portfolio_puts_boosted_trees_first_and_covers_every_config():
     configs = portfolio_configs(get_families())
-    first = [c["model"]["family"] for c in configs[: len(FAMILIES)]]
-    assert first == list(FAMILIES)
+    order = [c["model"]["family"] for c in configs]
+    assert order[:3] == ["lightgbm", "xgboost", "lightgbm"]
+    assert set(order[:10]) == set(FAMILIES)  # every family gets its first try early
     assert sum(len(f.portfolio) for f in get_families()) == len(configs)
+    params = [c["model"]["params"] for c in configs]
+    assert all(p in [dict(q) for q in FAMILIES[f].portfolio] for f, p in zip(order, params))
+
+
+def test_custom_hyperparameters_go_round_robin():
+    custom = {"knn": [{"n_neighbors": 3}, {"n_neighbors": 30}], "linear": [{}]}
+    configs = portfolio_configs(get_families(["knn", "linear"]), custom)
+    assert [(c["model"]["family"], c["model"]["params"]) for c in configs] == [
+        ("linear", {}), ("knn", {"n_neighbors": 3}), ("knn", {"n_neighbors": 30})]
