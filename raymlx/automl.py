@@ -22,7 +22,6 @@ from raymlx import __version__
 from raymlx.cluster.planning import plan_trials
 from raymlx.data import TablePreprocessor, Task, check_frame, load_table, prepare_label
 from raymlx.ensembles.bagging import assign_folds
-from raymlx.ensembles.selection import greedy_ensemble_selection
 from raymlx.errors import FitError, InputError
 from raymlx.explain import permutation_importances, plot_importances
 from raymlx.metrics import get_metric
@@ -49,7 +48,7 @@ def _setup_logging(verbosity: int) -> None:
         handler.setFormatter(logging.Formatter("[raymlx] %(message)s"))
         log.addHandler(handler)
         log.propagate = False
-    log.setLevel(logging.INFO if verbosity >= 1 else logging.WARNING)
+    log.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG))
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None = None,
@@ -63,15 +62,6 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None,
         span = f"an integer from {low} to {high}" if high else f"an integer >= {low}"
         raise InputError(f"{name}={value!r} is invalid; it must be {span}"
                          + (" or None" if allow_none else ""))
-
-
-@ray.remote(num_cpus=1)
-def _select_ensemble(y, metric_name, problem_type, n_iterations, *oofs):
-    """Ray task: Caruana selection over out-of-fold arrays passed by reference."""
-    metric = get_metric(metric_name, problem_type)
-    return greedy_ensemble_selection(
-        list(oofs), y, lambda yt, p: metric.score(yt, p, problem_type), metric.mode,
-        n_iterations)
 
 
 class AutoML:
@@ -180,7 +170,7 @@ class AutoML:
 
         ray_s = ensure_ray(self.address)
         deadline = (t_start + ray_s + self.time_limit) if self.time_limit else float("inf")
-        reserve = min(15.0, max(4.0, 0.08 * self.time_limit)) if self.time_limit else 0.0
+        reserve = min(15.0, max(5.0, 0.1 * self.time_limit)) if self.time_limit else 0.0
         max_models = self.max_models
         portfolio = portfolio_configs(families, self.hyperparameters)
         if max_models is None and deadline == float("inf"):
@@ -202,10 +192,9 @@ class AutoML:
             errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
             raise FitError(f"no model finished within the limits ({len(records)} trials): "
                            f"{errors or 'no trial ran'}; raise time_limit")
-        t_search = time.time()
+        log.debug("search ended %.2f s before the deadline", deadline - time.time())
         ens = self._ensemble(models, store, y_enc, deadline)
-        log.debug("ensemble took %.2f s; %.2f s left", time.time() - t_search,
-                  deadline - time.time())
+        log.debug("ensemble done %.2f s before the deadline", deadline - time.time())
         if ens is not None:
             models.records[ens.name] = ens
         self.task_, self.preprocessor_, self.models_ = task, pre, models
@@ -225,14 +214,13 @@ class AutoML:
                         key=lambda r: -metric.sign() * r.score_val)[:ENSEMBLE_CANDIDATES]
         if len(ranked) < 2:
             return None
-        refs = ray.get(store.refs.remote())
         t0 = time.time()
-        task = _select_ensemble.remote(y, metric.name, models.task.problem_type,
-                                       ENSEMBLE_ITERATIONS, *[refs[r.trial_id][0] for r in ranked])
-        wait = None if deadline == float("inf") else max(0.5, deadline - time.time() - 0.5)
+        task = store.select_ensemble.remote([r.trial_id for r in ranked], y, metric.name,
+                                            models.task.problem_type, ENSEMBLE_ITERATIONS)
+        wait = None if deadline == float("inf") else max(0.5, deadline - time.time() - 0.3)
         ready, _ = ray.wait([task], timeout=wait)
         if not ready:
-            ray.cancel(task, force=True)
+            ray.cancel(task)
             log.info("skipped the ensemble: no time left for it")
             return None
         sel = ray.get(task)

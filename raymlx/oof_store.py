@@ -6,6 +6,10 @@ it ``ray.put``s is owned by that worker and dies with it (Ray 2.56 removed ``ray
 out-of-fold array to this long-lived actor, which ``ray.put``s it and so becomes its owner.
 The arrays then live as long as the store does, each held once, and the driver, the
 ensemble task and stacking layers read them by reference (zero-copy numpy).
+
+Greedy ensemble selection runs as a task of this actor: it is already started, with
+numpy and sklearn imported, when the search ends at the deadline, whereas a fresh task
+worker would spend seconds starting up exactly when time is shortest.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ class OutOfFoldStore:
     """Holds ``name -> ObjectRef`` of out-of-fold prediction arrays."""
 
     def __init__(self) -> None:
+        import raymlx.ensembles.selection  # noqa: F401  (warm imports for select_ensemble)
+        import raymlx.metrics  # noqa: F401
+
         self._refs: dict[str, ray.ObjectRef] = {}
 
     def put(self, name: str, array: np.ndarray) -> None:
@@ -29,6 +36,18 @@ class OutOfFoldStore:
 
     def drop(self, name: str) -> None:
         self._refs.pop(name, None)
+
+    def select_ensemble(self, names: list[str], y: np.ndarray, metric_name: str,
+                        problem_type: str, n_iterations: int):
+        """Caruana selection over the stored out-of-fold arrays of ``names`` (best first)."""
+        from raymlx.ensembles.selection import greedy_ensemble_selection
+        from raymlx.metrics import get_metric
+
+        metric = get_metric(metric_name, problem_type)
+        oofs = ray.get([self._refs[n] for n in names])  # zero-copy views
+        return greedy_ensemble_selection(
+            oofs, y, lambda yt, p: metric.score(yt, p, problem_type), metric.mode,
+            n_iterations)
 
 
 def publish(store, name: str, oof: np.ndarray) -> None:
