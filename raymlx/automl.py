@@ -31,7 +31,7 @@ from raymlx.oof_store import OutOfFoldStore
 from raymlx.persistence import load_folder, save_folder
 from raymlx.predictor import ModelSet
 from raymlx.ray_session import ensure_ray
-from raymlx.searchers import RandomSearch
+from raymlx.searchers import EvolutionSearch, GPSearch, RandomSearch, TPESearch
 from raymlx.trial import TrialSetup
 from raymlx.tuning import ModelRecord, run_search
 
@@ -40,6 +40,8 @@ log = logging.getLogger("raymlx")
 ENSEMBLE_NAME = "weighted_ensemble"
 ENSEMBLE_CANDIDATES = 20
 ENSEMBLE_ITERATIONS = 25
+SEARCHERS = {"random": RandomSearch, "tpe": TPESearch, "gp": GPSearch,
+             "evolution": EvolutionSearch}
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -83,7 +85,9 @@ class AutoML:
         hyperparameters: ``{family: [config, ...]}`` tried first instead of the built-in
             portfolio (like AutoGluon's ``hyperparameters``); it also restricts the search
             to those families. ``{"lightgbm": [{}]}`` is LightGBM with raymlx's defaults.
-        verbosity: 0 quiet, 1 progress lines on stderr.
+        searcher: what proposes configurations after the portfolio: "random" (default),
+            "tpe", "gp" or "evolution" (see ``raymlx.searchers``).
+        verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class AutoML:
         address: str | None = None,
         families: list[str] | None = None,
         hyperparameters: dict[str, list[dict[str, Any]]] | None = None,
+        searcher: str = "random",
         verbosity: int = 1,
     ) -> None:
         self.label = label
@@ -112,6 +117,7 @@ class AutoML:
         self.address = address
         self.families = families
         self.hyperparameters = hyperparameters
+        self.searcher = searcher
         self.verbosity = verbosity
         self._check_arguments()
 
@@ -137,6 +143,9 @@ class AutoML:
                 raise InputError("hyperparameters must map family names to lists of config "
                                  "dicts, e.g. {'lightgbm': [{'learning_rate': 0.05}]}")
             get_families(list(hp))
+        if self.searcher not in SEARCHERS:
+            raise InputError(f"searcher={self.searcher!r} is invalid; choose one of: "
+                             f"{', '.join(SEARCHERS)}")
         if self.metric is not None:
             from raymlx.metrics import METRICS
 
@@ -183,7 +192,7 @@ class AutoML:
             num_threads=plan.cpus_per_trial, seed=self.seed)
         storage = Path(self.path or "raymlx_runs").expanduser().resolve()
         name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
-        searcher = RandomSearch(seed=self.seed, points_to_evaluate=portfolio)
+        searcher = SEARCHERS[self.searcher](seed=self.seed, points_to_evaluate=portfolio)
         records = run_search(
             {"X": X, "y": y_enc, "fold": fold}, setup, metric, search_space(families),
             searcher, plan, storage, name, max_models, deadline - reserve, store)
@@ -336,7 +345,8 @@ class AutoML:
 
     def _params(self) -> dict[str, Any]:
         keys = ("label", "problem_type", "metric", "time_limit", "max_models", "num_folds",
-                "seed", "path", "address", "families", "hyperparameters", "verbosity")
+                "seed", "path", "address", "families", "hyperparameters", "searcher",
+                "verbosity")
         return {k: getattr(self, k) for k in keys}
 
     @classmethod

@@ -179,3 +179,16 @@ def test_regression_from_a_csv_path_within_its_time_limit(ray_session, tmp_path)
     assert aml.predict(pd.read_csv(WINE_RED, sep=";").head(3)).between(3, 9).all()
     with pytest.raises(InputError, match="predict_proba is for classification"):
         aml.predict_proba(WINE_RED)
+
+
+def test_a_model_based_searcher_continues_after_the_portfolio(ray_session, binary_frame,
+                                                              tmp_path):
+    aml = AutoML(label="target", families=["linear", "knn"], max_models=6, searcher="gp",
+                 path=tmp_path, verbosity=0)
+    aml.fit(binary_frame)
+    board = aml.leaderboard()
+    trials = board[board.family != "ensemble"]
+    assert len(trials) == 6 and set(trials.family) <= {"linear", "knn"}
+    portfolio = [{"n_neighbors": 10, "weights": "distance", "p": 2}, {"C": 1.0, "alpha": 1.0}]
+    searched = [c for c in trials.config if c not in portfolio]
+    assert len(searched) == 4  # the portfolio's two, then four from the GP

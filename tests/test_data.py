@@ -122,6 +122,8 @@ def test_bad_constructor_arguments_quote_the_value():
         AutoML(label="y", num_folds=1)
     with pytest.raises(InputError, match=r"time_limit=-5 is invalid"):
         AutoML(label="y", time_limit=-5)
+    with pytest.raises(InputError, match=r"searcher='bayes' is invalid; choose one of: random"):
+        AutoML(label="y", searcher="bayes")
 
 
 def test_regression_label_must_be_numeric(binary_frame):

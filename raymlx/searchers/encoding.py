@@ -1,0 +1,91 @@
+"""Configurations of a (conditional) Tune space as fixed-length vectors in [0, 1].
+
+Model-based searchers that need numbers (the Gaussian process) see one column per
+numeric leaf of every category (scaled to [0, 1], in log space for log domains, integers
+and quantized values kept on their grid by the sampler) and a one-hot block per choice.
+Leaves of a category that was not chosen are inactive: their column holds 0.5, the
+middle of the range, and their one-hot block is all zeros, so two configurations that
+differ only in inactive leaves encode identically.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from ray.tune.search.sample import Categorical, Domain, Float, Integer
+
+from raymlx.searchers.space import _is_grid, get_path, infer_trace
+
+INACTIVE = 0.5
+
+
+def _categories(node: Any) -> list:
+    return node.categories if isinstance(node, Categorical) else node["grid_search"]
+
+
+class SpaceEncoder:
+    """Maps configurations of ``space`` to vectors; ``columns`` names each dimension."""
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        self.columns: list[str] = []
+        self._leaves: list[tuple] = []  # (kind, path, condition, domain, first column)
+        self._walk(space, (), ())
+
+    def _walk(self, node: Any, path: tuple, condition: tuple) -> None:
+        name = "/".join(path) or "<root>"
+        if isinstance(node, Categorical) or _is_grid(node):
+            cats = _categories(node)
+            self._leaves.append(("choice", path, condition, node, len(self.columns)))
+            self.columns += [f"{name}={i}" for i in range(len(cats))]
+            for i, cat in enumerate(cats):
+                self._walk(cat, path, condition + ((path, i),))
+        elif isinstance(node, (Float, Integer)):
+            self._leaves.append(("number", path, condition, node, len(self.columns)))
+            self.columns.append(name + "".join(f"[{i}]" for _, i in condition))
+        elif isinstance(node, Domain):
+            raise ValueError(f"cannot encode the domain at {name!r} ({type(node).__name__})")
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                self._walk(v, path + (str(k),), condition)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                self._walk(v, path + (str(i),), condition)
+
+    @property
+    def n_dims(self) -> int:
+        return len(self.columns)
+
+    def encode(self, config: Any, trace: dict | None = None) -> np.ndarray:
+        trace = trace if trace is not None else infer_trace(self.space, config) or {}
+        x = np.zeros(self.n_dims)
+        for kind, path, condition, domain, col in self._leaves:
+            active = all(trace.get(p) == i for p, i in condition)
+            if kind == "choice":
+                if active and path in trace:
+                    x[col + trace[path]] = 1.0
+                continue
+            if not active:
+                x[col] = INACTIVE
+                continue
+            try:
+                value = get_path(config, path)
+            except (KeyError, IndexError):
+                x[col] = INACTIVE
+                continue
+            x[col] = unit_scale(domain, value)
+        return x
+
+
+def unit_scale(domain: Float | Integer, value: float) -> float:
+    """``value`` mapped to [0, 1] within the domain's bounds (log scale for log domains)."""
+    sampler = domain.get_sampler()
+    inner = getattr(sampler, "sampler", sampler)
+    lo, hi = float(domain.lower), float(domain.upper)
+    if type(inner).__name__ == "_LogUniform":
+        lo, hi, value = math.log(lo), math.log(hi), math.log(max(float(value), 1e-300))
+    if hi <= lo:
+        return 0.5
+    return float(min(max((float(value) - lo) / (hi - lo), 0.0), 1.0))

@@ -1,0 +1,45 @@
+"""GPSearch: expected improvement, encodings of conditional spaces, and search quality."""
+
+import numpy as np
+import pytest
+from ray import tune
+
+from raymlx import InputError
+from raymlx.searchers import GPSearch, RandomSearch
+from raymlx.searchers.encoding import INACTIVE, SpaceEncoder
+from raymlx.searchers.gp import expected_improvement
+from tests.searchers.test_tpe import _best
+
+
+def test_expected_improvement_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    for mu, sigma, best in [(0.3, 0.5, 0.1), (-1.0, 2.0, 0.0), (2.0, 0.1, 1.5)]:
+        draws = rng.normal(mu, sigma, 1_000_000)
+        mc = np.mean(np.maximum(best - draws, 0.0))
+        ei = expected_improvement(np.array([mu]), np.array([sigma]), best)[0]
+        assert abs(ei - mc) < 1e-3 * max(1.0, sigma)
+
+
+def test_encoding_scales_logs_and_switches_off_inactive_leaves():
+    space = {"lr": tune.loguniform(1e-4, 1e-0),
+             "model": tune.choice([{"k": tune.randint(1, 11)}, {"depth": tune.uniform(0, 4)}])}
+    enc = SpaceEncoder(space)
+    assert enc.n_dims == 1 + 2 + 1 + 1
+    x = enc.encode({"lr": 1e-2, "model": {"k": 1}})
+    lr, onehot, k, depth = x[0], x[1:3], x[3], x[4]
+    assert lr == pytest.approx(0.5)  # 1e-2 is half way between 1e-4 and 1 in log space
+    assert list(onehot) == [1.0, 0.0] and k == 0.0 and depth == INACTIVE
+
+
+def test_gp_beats_random_on_a_six_dimensional_sphere_across_seeds():
+    space = {f"x{i}": tune.uniform(-10, 10) for i in range(6)}
+    f = lambda c: sum((c[f"x{i}"] - i) ** 2 for i in range(6))  # noqa: E731
+    gp = [_best(GPSearch(seed=s, n_startup=8, n_candidates=300), space, f, 40)
+          for s in range(3)]
+    rnd = [_best(RandomSearch(seed=s), space, f, 40) for s in range(3)]
+    assert np.median(gp) < np.median(rnd) / 3
+
+
+def test_arguments_are_checked():
+    with pytest.raises(InputError, match="n_startup=1 is invalid"):
+        GPSearch(n_startup=1)
