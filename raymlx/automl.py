@@ -31,7 +31,7 @@ from raymlx.oof_store import OutOfFoldStore
 from raymlx.persistence import load_folder, save_folder
 from raymlx.predictor import ModelSet
 from raymlx.ray_session import ensure_ray
-from raymlx.searchers import EvolutionSearch, GPSearch, RandomSearch, TPESearch
+from raymlx.searchers import EvolutionSearch, GPSearch, RandomSearch, RLSearch, TPESearch
 from raymlx.trial import TrialSetup
 from raymlx.tuning import ModelRecord, run_search
 
@@ -41,7 +41,7 @@ ENSEMBLE_NAME = "weighted_ensemble"
 ENSEMBLE_CANDIDATES = 20
 ENSEMBLE_ITERATIONS = 25
 SEARCHERS = {"random": RandomSearch, "tpe": TPESearch, "gp": GPSearch,
-             "evolution": EvolutionSearch}
+             "evolution": EvolutionSearch, "rl": RLSearch}
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -86,7 +86,7 @@ class AutoML:
             portfolio (like AutoGluon's ``hyperparameters``); it also restricts the search
             to those families. ``{"lightgbm": [{}]}`` is LightGBM with raymlx's defaults.
         searcher: what proposes configurations after the portfolio: "random" (default),
-            "tpe", "gp" or "evolution" (see ``raymlx.searchers``).
+            "tpe", "gp", "evolution" or "rl" (see ``raymlx.searchers``).
         verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
     """
 

@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--families", default=None,
                      help="comma-separated model families, e.g. lightgbm,xgboost")
-    fit.add_argument("--searcher", default="random", choices=["random", "tpe", "gp", "evolution"],
+    fit.add_argument("--searcher", default="random",
+                     choices=["random", "tpe", "gp", "evolution", "rl"],
                      help="what proposes configurations after the portfolio")
     fit.add_argument("--path", default=None, help="folder for the Tune experiment")
     fit.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")

@@ -89,3 +89,23 @@ def unit_scale(domain: Float | Integer, value: float) -> float:
     if hi <= lo:
         return 0.5
     return float(min(max((float(value) - lo) / (hi - lo), 0.0), 1.0))
+
+
+def from_unit(domain: Float | Integer, u: float) -> float | int:
+    """The inverse of :func:`unit_scale`: a value of the domain (rounded onto integer and
+    quantized grids, clipped into the bounds)."""
+    sampler = domain.get_sampler()
+    q = getattr(sampler, "q", None)
+    inner = getattr(sampler, "sampler", sampler)
+    lo, hi = float(domain.lower), float(domain.upper)
+    u = min(max(float(u), 0.0), 1.0)
+    if type(inner).__name__ == "_LogUniform":
+        value = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+    else:
+        value = lo + u * (hi - lo)
+    if q:
+        value = round(value / q) * q
+    if isinstance(domain, Integer):
+        top = hi if q else hi - 1  # randint / lograndint exclude the upper bound
+        return int(min(max(round(value), lo), top))
+    return float(min(max(value, lo), hi))

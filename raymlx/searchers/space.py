@@ -232,3 +232,26 @@ def infer_trace(space: Any, config: Any, path: Path = ()) -> dict | None:
         return node == value
 
     return trace if walk(space, config, path) else None
+
+
+def build_config(space: Any, choose, number, trace: dict, path: Path = (),
+                 condition: tuple = ()) -> Any:
+    """A config of ``space`` whose decisions come from callbacks: ``choose(path, condition,
+    n) -> category index`` and ``number(path, condition, domain) -> value``. ``condition``
+    is the tuple of ``(choice path, index)`` enclosing a leaf, as in
+    :class:`raymlx.searchers.encoding.SpaceEncoder`; ``trace`` receives the choices."""
+    if isinstance(space, Categorical) or _is_grid(space):
+        cats = space.categories if isinstance(space, Categorical) else space["grid_search"]
+        i = int(choose(path, condition, len(cats)))
+        trace[path] = i
+        return build_config(copy.deepcopy(cats[i]), choose, number, trace, path,
+                            condition + ((path, i),))
+    if isinstance(space, (Float, Integer)):
+        return _plain(number(path, condition, space))
+    if isinstance(space, dict):
+        return {k: build_config(v, choose, number, trace, path + (str(k),), condition)
+                for k, v in space.items()}
+    if isinstance(space, list):
+        return [build_config(v, choose, number, trace, path + (str(i),), condition)
+                for i, v in enumerate(space)]
+    return copy.deepcopy(space)

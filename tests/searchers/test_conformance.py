@@ -2,7 +2,15 @@
 
 import pytest
 
-from raymlx.searchers import EvolutionSearch, GPSearch, GridSearch, RandomSearch, TPESearch
+from raymlx.searchers import (
+    BOHBSearch,
+    EvolutionSearch,
+    GPSearch,
+    GridSearch,
+    RandomSearch,
+    RLSearch,
+    TPESearch,
+)
 from tests.searchers import conformance as c
 
 FACTORIES = {
@@ -16,6 +24,10 @@ FACTORIES = {
         seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8),
     "gp": lambda seed=None, points_to_evaluate=None: GPSearch(
         seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8, n_candidates=100),
+    "rl": lambda seed=None, points_to_evaluate=None: RLSearch(
+        seed=seed, points_to_evaluate=points_to_evaluate),
+    "bohb": lambda seed=None, points_to_evaluate=None: BOHBSearch(
+        seed=seed, points_to_evaluate=points_to_evaluate, random_fraction=0.2),
 }
 
 

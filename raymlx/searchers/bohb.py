@@ -1,0 +1,190 @@
+"""BOHB's model: Falkner, Klein & Hutter, "BOHB: Robust and Efficient Hyperparameter
+Optimization at Scale", ICML 2018 (defaults of the authors' HpBandSter).
+
+Observations are kept per budget (the value of ``budget_attr`` in each reported result:
+``training_iteration``, boosting rounds, epochs...). A model is built from the *largest*
+budget that has enough of them: the losses there are sorted, the best
+max(d + 1, ``top_n_percent`` % of n) are good, the next (up to max(d + 1, the rest's %))
+are bad, and both sets must hold more points than dimensions; a product kernel
+density is fitted to each set: Gaussian kernels on the [0, 1]-scaled numeric dimensions,
+Aitchison-Aitken kernels on categorical ones, bandwidths by the normal reference rule,
+floored at ``min_bandwidth``. A proposal draws ``num_samples`` candidates around good
+points (bandwidths widened by ``bandwidth_factor``) and returns the one that maximises
+l(x) / g(x). A ``random_fraction`` of proposals, and all of them until a model exists, are
+drawn from the prior: that keeps Hyperband's guarantees. Leaves of a conditional space that
+a configuration does not use are imputed at random, as HpBandSter does.
+
+numpy/scipy only: no hpbandster or ConfigSpace (unmaintained; Tune's TuneBOHB needs both).
+``BOHBScheduler`` (raymlx.schedulers) tells it each trial's budget through the results.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.stats import truncnorm
+
+from raymlx.errors import InputError
+from raymlx.searchers.base import SpaceSearcher
+from raymlx.searchers.encoding import SpaceEncoder, from_unit, unit_scale
+from raymlx.searchers.space import build_config, get_path, infer_trace
+
+
+class BOHBSearch(SpaceSearcher):
+    """Multi-fidelity KDE searcher (BOHB); works with any scheduler that reports budgets."""
+
+    def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
+                 space=None, budget_attr: str = "training_iteration",
+                 top_n_percent: float = 15, num_samples: int = 64,
+                 random_fraction: float = 1 / 3, bandwidth_factor: float = 3.0,
+                 min_bandwidth: float = 1e-3) -> None:
+        if not 0 < top_n_percent < 100:
+            raise InputError(f"top_n_percent={top_n_percent!r} is invalid; it must be in (0, 100)")
+        if not 0 <= random_fraction <= 1:
+            raise InputError(f"random_fraction={random_fraction!r} is invalid; it must be in "
+                             "[0, 1]")
+        super().__init__(metric, mode, seed, points_to_evaluate, space)
+        self.budget_attr = budget_attr
+        self.top_n_percent = top_n_percent
+        self.num_samples = num_samples
+        self.random_fraction = random_fraction
+        self.bandwidth_factor = bandwidth_factor
+        self.min_bandwidth = min_bandwidth
+        self.observations: dict[float, dict[str, tuple[np.ndarray, float]]] = {}
+        self._vars: list | None = None
+
+    # -- representation: one variable per decision (categorical index or [0, 1] number)
+    def _variables(self) -> list:
+        if self._vars is None:
+            enc = SpaceEncoder(self._space)
+            self._vars = [(kind, path, cond, dom) for kind, path, cond, dom, _ in enc._leaves]
+        return self._vars
+
+    def _vector(self, config: Any, trace: dict | None) -> np.ndarray:
+        trace = trace if trace is not None else infer_trace(self._space, config) or {}
+        x = np.full(len(self._variables()), np.nan)
+        for j, (kind, path, cond, dom) in enumerate(self._variables()):
+            if not all(trace.get(p) == i for p, i in cond):
+                continue
+            if kind == "choice":
+                x[j] = trace.get(path, np.nan)
+            else:
+                try:
+                    x[j] = unit_scale(dom, get_path(config, path))
+                except (KeyError, IndexError):
+                    pass
+        return x
+
+    def _cardinality(self, j: int) -> int:
+        kind, _, _, dom = self._variables()[j]
+        if kind != "choice":
+            return 0
+        return len(dom.categories) if hasattr(dom, "categories") else len(dom["grid_search"])
+
+    def _impute(self, X: np.ndarray) -> np.ndarray:
+        X = X.copy()
+        for j in range(X.shape[1]):
+            missing = np.isnan(X[:, j])
+            n = self._cardinality(j)
+            draw = self._rng.integers(n, size=missing.sum()) if n else \
+                self._rng.uniform(size=missing.sum())
+            X[missing, j] = draw
+        return X
+
+    # -- observations
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self._record(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        if result and not error:
+            self._record(trial_id, result)
+        super().on_trial_complete(trial_id, result, error)
+
+    def _record(self, trial_id: str, result: dict) -> None:
+        live = self._live.get(trial_id)
+        value = result.get(self._metric) if result else None
+        if live is None or value is None or not np.isfinite(value):
+            return
+        budget = float(result.get(self.budget_attr, 1.0))
+        loss = float(value) if self._mode != "max" else -float(value)
+        x = self._vector(*live)
+        self.observations.setdefault(budget, {})[trial_id] = (x, loss)
+
+    # -- the model
+    def model_budget(self) -> float | None:
+        """The largest budget with enough observations for both densities, or None."""
+        d = len(self._variables())
+        for budget in sorted(self.observations, reverse=True):
+            n = len(self.observations[budget])
+            n_good = max(d + 1, int(self.top_n_percent * n) // 100)
+            if n - n_good > d:  # both densities get more points than dimensions
+                return budget
+        return None
+
+    def _split(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
+        d = len(self._variables())
+        obs = list(self.observations[budget].values())
+        X = self._impute(np.array([x for x, _ in obs]))
+        order = np.argsort([loss for _, loss in obs], kind="stable")
+        n = len(obs)
+        n_good = max(d + 1, int(self.top_n_percent * n) // 100)
+        n_bad = max(d + 1, int(((100 - self.top_n_percent) * n) // 100))
+        return X[order[:n_good]], X[order[n_good:n_good + n_bad]]
+
+    def _bandwidths(self, X: np.ndarray) -> np.ndarray:
+        n, d = X.shape
+        bw = 1.06 * X.std(axis=0) * n ** (-1.0 / (4 + d))  # normal reference rule
+        return np.maximum(bw, self.min_bandwidth)
+
+    def density(self, X: np.ndarray, data: np.ndarray, bw: np.ndarray) -> np.ndarray:
+        """The product-kernel density of ``data`` at each row of ``X``."""
+        out = np.ones((len(X), len(data)))
+        for j in range(X.shape[1]):
+            n_cat = self._cardinality(j)
+            if n_cat:
+                lam = min(bw[j], 1.0 - 1e-12)
+                same = X[:, j][:, None] == data[:, j][None, :]
+                out *= np.where(same, 1.0 - lam, lam / max(n_cat - 1, 1))
+            else:
+                z = (X[:, j][:, None] - data[:, j][None, :]) / bw[j]
+                out *= np.exp(-0.5 * z * z) / (bw[j] * math.sqrt(2 * math.pi))
+        return out.mean(axis=1)
+
+    def _propose(self, trial_id: str):
+        budget = self.model_budget()
+        if budget is None or self._rng.random() < self.random_fraction:
+            return self._sample()
+        good, bad = self._split(budget)
+        bw_good, bw_bad = self._bandwidths(good), self._bandwidths(bad)
+        cands = np.empty((self.num_samples, good.shape[1]))
+        for i in range(self.num_samples):
+            datum = good[self._rng.integers(len(good))]
+            for j, v in enumerate(datum):
+                n_cat = self._cardinality(j)
+                bw = bw_good[j] * self.bandwidth_factor
+                if n_cat:
+                    keep = self._rng.random() < 1.0 - min(bw, 1.0)
+                    cands[i, j] = v if keep else self._rng.integers(n_cat)
+                else:
+                    a, b = (0.0 - v) / bw, (1.0 - v) / bw
+                    cands[i, j] = truncnorm.rvs(a, b, loc=v, scale=bw,
+                                                random_state=self._rng)
+        score = self.density(cands, good, bw_good) / np.maximum(
+            self.density(cands, bad, bw_bad), 1e-32)
+        return self._decode(cands[int(np.argmax(score))])
+
+    def _decode(self, x: np.ndarray) -> tuple[Any, dict]:
+        index = {(path, cond): j for j, (_, path, cond, _) in enumerate(self._variables())}
+
+        def choose(path, cond, n):
+            return int(x[index[(path, cond)]]) % n
+
+        def number(path, cond, domain):
+            return from_unit(domain, float(x[index[(path, cond)]]))
+
+        trace: dict = {}
+        return build_config(self._space, choose, number, trace), trace
+

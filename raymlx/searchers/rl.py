@@ -1,0 +1,117 @@
+"""A REINFORCE controller (Williams 1992; Zoph & Le 2017 for architecture search; the
+searcher AutoGluon shipped as ``RLSearcher``).
+
+The policy is an independent softmax per decision of the space: every ``choice`` is one
+decision, and every numeric domain is discretised into ``bins`` equal intervals (in log
+space for log domains; a value is then drawn uniformly inside the chosen interval, so
+integers and floats stay on their domain). In a conditional space only the decisions on
+the chosen path are drawn and updated. After a trial with reward R = -loss, each active
+decision's logits move along the exact score-function gradient of a softmax,
+theta += lr * A * (onehot(action) - p), with advantage A = (R - b) / s: b is the
+exponential moving-average baseline (decay ``baseline_decay``, started at the first
+reward, as in AutoGluon and ENAS) and s a running standard deviation of the rewards, so
+that ``lr`` does not depend on the metric's scale (our addition; the paper uses raw R - b).
+Softmax per decision instead of the LSTM controller is enough for hyperparameters; the
+update is asynchronous (each finished trial updates the policy at once).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from ray.tune.search.sample import Categorical, Domain, Float, Integer
+
+from raymlx.errors import InputError
+from raymlx.searchers.base import SpaceSearcher
+from raymlx.searchers.space import _is_grid, _plain
+
+
+class RLSearch(SpaceSearcher):
+    """Policy-gradient search over a (conditional) Tune space."""
+
+    def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
+                 space=None, lr: float = 0.2, baseline_decay: float = 0.95,
+                 bins: int = 10) -> None:
+        if not lr > 0:
+            raise InputError(f"lr={lr!r} is invalid; it must be > 0")
+        if not 0 <= baseline_decay < 1:
+            raise InputError(f"baseline_decay={baseline_decay!r} is invalid; it must be in [0, 1)")
+        if not isinstance(bins, int) or bins < 2:
+            raise InputError(f"bins={bins!r} is invalid; it must be an integer >= 2")
+        super().__init__(metric, mode, seed, points_to_evaluate, space)
+        self.lr = lr
+        self.baseline_decay = baseline_decay
+        self.bins = bins
+        self.logits: dict[str, np.ndarray] = {}
+        self.baseline: float | None = None
+        self._reward_var: float | None = None
+
+    # -- the policy
+    def probabilities(self, label: str, n: int) -> np.ndarray:
+        theta = self.logits.setdefault(label, np.zeros(n))
+        e = np.exp(theta - theta.max())
+        return e / e.sum()
+
+    def _act(self, label: str, n: int, actions: dict) -> int:
+        a = int(self._rng.choice(n, p=self.probabilities(label, n)))
+        actions[label] = (a, n)
+        return a
+
+    def _draw(self, node: Any, label: str, actions: dict) -> Any:
+        if isinstance(node, Categorical) or _is_grid(node):
+            cats = node.categories if isinstance(node, Categorical) else node["grid_search"]
+            i = self._act(label, len(cats), actions)
+            return self._draw(cats[i], f"{label}[{i}]", actions)
+        if isinstance(node, (Float, Integer)):
+            return self._draw_number(node, label, actions)
+        if isinstance(node, Domain):
+            raise ValueError(f"RLSearch cannot draw the domain at {label!r} "
+                             f"({type(node).__name__}); use uniform, loguniform, randint, choice")
+        if isinstance(node, dict):
+            return {k: self._draw(v, f"{label}/{k}", actions) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._draw(v, f"{label}/{i}", actions) for i, v in enumerate(node)]
+        return node
+
+    def _draw_number(self, domain: Float | Integer, label: str, actions: dict) -> Any:
+        sampler = domain.get_sampler()
+        q = getattr(sampler, "q", None)
+        is_log = type(getattr(sampler, "sampler", sampler)).__name__ == "_LogUniform"
+        lo, hi = float(domain.lower), float(domain.upper)
+        if isinstance(domain, Integer) and not q:
+            hi -= 1  # randint / lograndint exclude their upper bound
+        f = (math.log, math.exp) if is_log else (float, float)
+        a, b = f[0](lo), f[0](hi)
+        k = self._act(label, self.bins, actions)
+        u = self._rng.uniform(a + (b - a) * k / self.bins, a + (b - a) * (k + 1) / self.bins)
+        value = min(max(f[1](u), lo), hi)
+        if q:
+            value = min(max(round(value / q) * q, lo), hi)
+        if isinstance(domain, Integer):
+            value = int(min(max(round(value), lo), hi))
+        return _plain(value)
+
+    def _propose(self, trial_id: str):
+        actions: dict = {}
+        return self._draw(self._space, "", actions), actions
+
+    # -- learning
+    def _observe(self, config, meta, loss: float) -> None:
+        if meta is None:  # a point to evaluate: its actions are unknown to the policy
+            return
+        reward = -loss
+        if self.baseline is None:
+            self.baseline, self._reward_var = reward, 0.0
+            return
+        advantage = reward - self.baseline
+        self._reward_var = (self.baseline_decay * self._reward_var
+                            + (1 - self.baseline_decay) * advantage ** 2)
+        scaled = advantage / (math.sqrt(self._reward_var) + 1e-12)
+        for label, (a, n) in meta.items():
+            p = self.probabilities(label, n)
+            grad = -p
+            grad[a] += 1.0  # d log softmax(theta)[a] / d theta = onehot(a) - p
+            self.logits[label] = self.logits[label] + self.lr * scaled * grad
+        self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward

@@ -1,0 +1,71 @@
+"""BOHBSearch: the model's budget, the random fraction, and proposals from l(x)/g(x)."""
+
+import numpy as np
+import pytest
+from ray import tune
+
+from raymlx import InputError
+from raymlx.searchers import BOHBSearch
+
+SPACE = {"x": tune.uniform(0, 1), "c": tune.choice(["a", "b", "c"])}  # d = 2
+
+
+def _loss(cfg):
+    return (cfg["x"] - 0.8) ** 2 + (cfg["c"] != "b")
+
+
+def _feed(s, n, budget, start=0):
+    for i in range(start, start + n):
+        cfg = s.suggest(str(i))
+        s.on_trial_result(str(i), {"loss": _loss(cfg), "training_iteration": budget})
+        s.on_trial_complete(str(i), result={"loss": _loss(cfg), "training_iteration": budget})
+
+
+def _searcher(**kw):
+    s = BOHBSearch(metric="loss", mode="min", seed=0, **kw)
+    s.set_search_properties("loss", "min", SPACE)
+    return s
+
+
+def test_model_uses_the_largest_budget_with_enough_observations():
+    s = _searcher()
+    assert s.model_budget() is None
+    # d = 2: good = max(d + 1, 15% of n) = 3 points, and the bad set needs 3 more
+    _feed(s, 5, budget=1)
+    assert s.model_budget() is None
+    _feed(s, 1, budget=1, start=50)
+    assert s.model_budget() == 1.0
+    _feed(s, 5, budget=9, start=100)  # not enough at budget 9 yet: the model stays at 1
+    assert s.model_budget() == 1.0
+    _feed(s, 1, budget=9, start=200)
+    assert s.model_budget() == 9.0
+
+
+def test_random_fraction_of_proposals_come_from_the_prior(monkeypatch):
+    s = _searcher(random_fraction=0.25)
+    _feed(s, 30, budget=1)
+    calls = {"prior": 0}
+    original = s._sample
+
+    def counted():
+        calls["prior"] += 1
+        return original()
+
+    monkeypatch.setattr(s, "_sample", counted)
+    for i in range(400):
+        s.suggest(f"r{i}")
+    assert 0.18 < calls["prior"] / 400 < 0.32
+
+
+def test_model_proposals_concentrate_where_the_good_points_are():
+    s = _searcher(random_fraction=0.0)
+    _feed(s, 40, budget=1)
+    picks = [s.suggest(f"m{i}") for i in range(60)]
+    assert np.mean([p["c"] == "b" for p in picks]) > 0.8
+    # l/g favours the good region's far side, where bad points are rare (optimum 0.8)
+    assert 0.6 < np.median([p["x"] for p in picks]) <= 1.0
+
+
+def test_arguments_are_checked():
+    with pytest.raises(InputError, match="random_fraction=2 is invalid"):
+        BOHBSearch(random_fraction=2)
