@@ -29,7 +29,7 @@ from scipy.stats import truncnorm
 from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.encoding import SpaceEncoder, from_unit, unit_scale
-from raymlx.searchers.space import build_config, get_path, infer_trace
+from raymlx.searchers.space import build_config, categories_of, get_path, infer_trace
 
 
 class BOHBSearch(SpaceSearcher):
@@ -81,7 +81,7 @@ class BOHBSearch(SpaceSearcher):
         kind, _, _, dom = self._variables()[j]
         if kind != "choice":
             return 0
-        return len(dom.categories) if hasattr(dom, "categories") else len(dom["grid_search"])
+        return len(categories_of(dom))
 
     def _impute(self, X: np.ndarray) -> np.ndarray:
         X = X.copy()

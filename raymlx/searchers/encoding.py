@@ -14,15 +14,11 @@ import math
 from typing import Any
 
 import numpy as np
-from ray.tune.search.sample import Categorical, Domain, Float, Integer
+from ray.tune.search.sample import Domain, Float, Integer
 
-from raymlx.searchers.space import _is_grid, get_path, infer_trace
+from raymlx.searchers.space import categories_of, get_path, infer_trace, is_choice
 
 INACTIVE = 0.5
-
-
-def _categories(node: Any) -> list:
-    return node.categories if isinstance(node, Categorical) else node["grid_search"]
 
 
 class SpaceEncoder:
@@ -36,8 +32,8 @@ class SpaceEncoder:
 
     def _walk(self, node: Any, path: tuple, condition: tuple) -> None:
         name = "/".join(path) or "<root>"
-        if isinstance(node, Categorical) or _is_grid(node):
-            cats = _categories(node)
+        if is_choice(node):
+            cats = categories_of(node)
             self._leaves.append(("choice", path, condition, node, len(self.columns)))
             self.columns += [f"{name}={i}" for i in range(len(cats))]
             for i, cat in enumerate(cats):

@@ -14,13 +14,9 @@ from typing import Any
 
 from hyperopt import hp
 from hyperopt.pyll import scope
-from ray.tune.search.sample import Categorical, Domain, Float, Integer
+from ray.tune.search.sample import Domain, Float, Integer
 
-from raymlx.searchers.space import _is_grid, active_leaves, get_path, infer_trace
-
-
-def _categories(node: Any) -> list:
-    return node.categories if isinstance(node, Categorical) else node["grid_search"]
+from raymlx.searchers.space import active_leaves, categories_of, get_path, infer_trace, is_choice
 
 
 def _label(path: tuple, trace_prefix: str) -> str:
@@ -30,8 +26,8 @@ def _label(path: tuple, trace_prefix: str) -> str:
 def to_hyperopt(space: Any, path: tuple = (), prefix: str = "") -> Any:
     """The hyperopt expression for a Tune space (constants stay constants)."""
     label = _label(path, prefix)
-    if isinstance(space, Categorical) or _is_grid(space):
-        cats = _categories(space)
+    if is_choice(space):
+        cats = categories_of(space)
         return hp.choice(label, [to_hyperopt(c, path, f"{label}[{i}]/" if path else f"[{i}]/")
                                  for i, c in enumerate(cats)])
     if isinstance(space, Float) or isinstance(space, Integer):
@@ -99,10 +95,10 @@ def config_to_vals(space: Any, config: Any, labels: list[str]) -> dict[str, list
 
     def walk(node: Any, path: tuple, prefix: str) -> bool:
         label = _label(path, prefix)
-        if isinstance(node, Categorical) or _is_grid(node):
+        if is_choice(node):
             index = trace[path]
             vals[label] = [index]
-            return walk(_categories(node)[index], path, f"{label}[{index}]/" if path
+            return walk(categories_of(node)[index], path, f"{label}[{index}]/" if path
                         else f"[{index}]/")
         if isinstance(node, Domain):
             try:

@@ -18,14 +18,13 @@ update is asynchronous (each finished trial updates the policy at once).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
-from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
 from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
-from raymlx.searchers.space import _is_grid, _plain
+from raymlx.searchers.encoding import from_unit
+from raymlx.searchers.space import build_config
 
 
 class RLSearch(SpaceSearcher):
@@ -59,43 +58,21 @@ class RLSearch(SpaceSearcher):
         actions[label] = (a, n)
         return a
 
-    def _draw(self, node: Any, label: str, actions: dict) -> Any:
-        if isinstance(node, Categorical) or _is_grid(node):
-            cats = node.categories if isinstance(node, Categorical) else node["grid_search"]
-            i = self._act(label, len(cats), actions)
-            return self._draw(cats[i], f"{label}[{i}]", actions)
-        if isinstance(node, (Float, Integer)):
-            return self._draw_number(node, label, actions)
-        if isinstance(node, Domain):
-            raise ValueError(f"RLSearch cannot draw the domain at {label!r} "
-                             f"({type(node).__name__}); use uniform, loguniform, randint, choice")
-        if isinstance(node, dict):
-            return {k: self._draw(v, f"{label}/{k}", actions) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self._draw(v, f"{label}/{i}", actions) for i, v in enumerate(node)]
-        return node
-
-    def _draw_number(self, domain: Float | Integer, label: str, actions: dict) -> Any:
-        sampler = domain.get_sampler()
-        q = getattr(sampler, "q", None)
-        is_log = type(getattr(sampler, "sampler", sampler)).__name__ == "_LogUniform"
-        lo, hi = float(domain.lower), float(domain.upper)
-        if isinstance(domain, Integer) and not q:
-            hi -= 1  # randint / lograndint exclude their upper bound
-        f = (math.log, math.exp) if is_log else (float, float)
-        a, b = f[0](lo), f[0](hi)
-        k = self._act(label, self.bins, actions)
-        u = self._rng.uniform(a + (b - a) * k / self.bins, a + (b - a) * (k + 1) / self.bins)
-        value = min(max(f[1](u), lo), hi)
-        if q:
-            value = min(max(round(value / q) * q, lo), hi)
-        if isinstance(domain, Integer):
-            value = int(min(max(round(value), lo), hi))
-        return _plain(value)
-
     def _propose(self, trial_id: str):
         actions: dict = {}
-        return self._draw(self._space, "", actions), actions
+
+        def label(path, condition):  # one decision per leaf and enclosing choices
+            return "/".join(path) + "".join(f"[{i}]" for _, i in condition)
+
+        def choose(path, condition, n):
+            return self._act(label(path, condition), n, actions)
+
+        def number(path, condition, domain):
+            k = self._act(label(path, condition), self.bins, actions)
+            return from_unit(domain, self._rng.uniform(k / self.bins, (k + 1) / self.bins))
+
+        config = build_config(self._space, choose, number, {})
+        return config, actions
 
     # -- learning
     def _observe(self, config, meta, loss: float) -> None:

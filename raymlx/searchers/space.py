@@ -29,6 +29,16 @@ def _is_grid(node: Any) -> bool:
     return isinstance(node, dict) and set(node) == {"grid_search"}
 
 
+def is_choice(node: Any) -> bool:
+    """A ``tune.choice`` or a ``tune.grid_search``: a node that picks one of a list."""
+    return isinstance(node, Categorical) or _is_grid(node)
+
+
+def categories_of(node: Any) -> list:
+    """The list a choice node picks from."""
+    return node.categories if isinstance(node, Categorical) else node["grid_search"]
+
+
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -40,8 +50,8 @@ def sample_config(space: Any, rng: np.random.Generator, trace: dict | None = Non
     ``tune.grid_search`` values are sampled uniformly too (grids are :class:`GridSearch`'s).
     When ``trace`` is given it receives ``{path: category index}`` for every choice taken.
     """
-    if isinstance(space, Categorical) or _is_grid(space):
-        cats = space.categories if isinstance(space, Categorical) else space["grid_search"]
+    if is_choice(space):
+        cats = categories_of(space)
         index = int(rng.integers(len(cats)))
         if trace is not None:
             trace[path] = index
@@ -70,10 +80,9 @@ def has_domains(space: Any) -> bool:
 def active_leaves(space: Any, trace: dict, path: Path = ()) -> Iterator[tuple[Path, Any]]:
     """``(config path, domain)`` for every Domain that decides a value of a config whose
     choices are ``trace`` (the leaves inside unchosen categories are not active)."""
-    if isinstance(space, Categorical) or _is_grid(space):
+    if is_choice(space):
         yield path, space
-        cats = space.categories if isinstance(space, Categorical) else space["grid_search"]
-        yield from active_leaves(cats[trace[path]], trace, path)
+        yield from active_leaves(categories_of(space)[trace[path]], trace, path)
     elif isinstance(space, Domain):
         yield path, space
     elif isinstance(space, dict):
@@ -113,8 +122,8 @@ def mutate(space: Any, config: Any, trace: dict, rng: np.random.Generator,
     if not leaves:
         return child, child_trace
     path, domain = leaves[int(rng.integers(len(leaves)))]
-    if isinstance(domain, Categorical) or _is_grid(domain):
-        cats = domain.categories if isinstance(domain, Categorical) else domain["grid_search"]
+    if is_choice(domain):
+        cats = categories_of(domain)
         others = [i for i in range(len(cats)) if i != trace[path]]
         index = others[int(rng.integers(len(others)))]
         for p in [p for p in child_trace if p[: len(path)] == path]:
@@ -180,8 +189,8 @@ def grid_values(domain: Domain, resolution: int) -> list:
 def grid_points(space: Any, resolution: int, path: Path = ()) -> list[tuple[Any, dict]]:
     """Every point of the grid over ``space`` as ``(config, trace)``, in a fixed order:
     the cartesian product over a dict's keys, the union over a choice's categories."""
-    if isinstance(space, Categorical) or _is_grid(space):
-        cats = space.categories if isinstance(space, Categorical) else space["grid_search"]
+    if is_choice(space):
+        cats = categories_of(space)
         out = []
         for i, cat in enumerate(cats):
             for config, trace in grid_points(cat, resolution, path):
@@ -211,8 +220,8 @@ def infer_trace(space: Any, config: Any, path: Path = ()) -> dict | None:
     trace: dict = {}
 
     def walk(node: Any, value: Any, p: Path) -> bool:
-        if isinstance(node, Categorical) or _is_grid(node):
-            cats = node.categories if isinstance(node, Categorical) else node["grid_search"]
+        if is_choice(node):
+            cats = categories_of(node)
             for i, cat in enumerate(cats):
                 saved = dict(trace)
                 if walk(cat, value, p):
@@ -240,8 +249,8 @@ def build_config(space: Any, choose, number, trace: dict, path: Path = (),
     n) -> category index`` and ``number(path, condition, domain) -> value``. ``condition``
     is the tuple of ``(choice path, index)`` enclosing a leaf, as in
     :class:`raymlx.searchers.encoding.SpaceEncoder`; ``trace`` receives the choices."""
-    if isinstance(space, Categorical) or _is_grid(space):
-        cats = space.categories if isinstance(space, Categorical) else space["grid_search"]
+    if is_choice(space):
+        cats = categories_of(space)
         i = int(choose(path, condition, len(cats)))
         trace[path] = i
         return build_config(copy.deepcopy(cats[i]), choose, number, trace, path,
