@@ -119,18 +119,22 @@ def problems() -> dict[str, tuple[dict, Callable, float | None]]:
 
 
 # ---------------------------------------------------------------- drivers
+def _drive(searcher, space: dict, f: Callable, n: int) -> tuple[list, list]:
+    """Runs ``n`` sequential suggest/complete rounds of a Tune ``Searcher``."""
+    searcher.set_search_properties("loss", "min", space)
+    losses, times = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        cfg = searcher.suggest(str(i))
+        times.append(time.perf_counter() - t0)
+        losses.append(f(cfg))
+        searcher.on_trial_complete(str(i), result={"loss": losses[-1]})
+    return losses, times
+
+
 def _ours(cls, **kw):
     def run(space, f, seed, n):
-        s = cls(metric="loss", mode="min", seed=seed, **kw)
-        s.set_search_properties("loss", "min", space)
-        losses, times = [], []
-        for i in range(n):
-            t0 = time.perf_counter()
-            cfg = s.suggest(str(i))
-            times.append(time.perf_counter() - t0)
-            losses.append(f(cfg))
-            s.on_trial_complete(str(i), result={"loss": losses[-1]})
-        return losses, times
+        return _drive(cls(metric="loss", mode="min", seed=seed, **kw), space, f, n)
     return run
 
 
@@ -150,16 +154,7 @@ def _tune_random(space, f, seed, n):
 def _tune_hyperopt(space, f, seed, n):
     from ray.tune.search.hyperopt import HyperOptSearch
 
-    s = HyperOptSearch(metric="loss", mode="min", random_state_seed=seed)
-    s.set_search_properties("loss", "min", space)
-    losses, times = [], []
-    for i in range(n):
-        t0 = time.perf_counter()
-        cfg = s.suggest(str(i))
-        times.append(time.perf_counter() - t0)
-        losses.append(f(cfg))
-        s.on_trial_complete(str(i), result={"loss": losses[-1]})
-    return losses, times
+    return _drive(HyperOptSearch(metric="loss", mode="min", random_state_seed=seed), space, f, n)
 
 
 def _optuna(kind: str):
