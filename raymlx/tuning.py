@@ -83,7 +83,6 @@ def run_search(
         left = search_deadline - time.time()
         searcher = StopAt(searcher, search_deadline - min(0.1 * left, 10.0))
         budget = max(1.0, left + 1.0)  # a safety net behind the trials' own deadline
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's own tables off: we log progress
     tuner = tune.Tuner(
         trainable,
         param_space=param_space,
@@ -104,7 +103,17 @@ def run_search(
             failure_config=tune.FailureConfig(max_failures=0),
         ),
     )
-    grid = tuner.fit()
+    # Tune's own progress tables off while it runs (we log progress); the user's setting
+    # of the variable is restored afterwards
+    previous = os.environ.get("RAY_AIR_NEW_OUTPUT")
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    try:
+        grid = tuner.fit()
+    finally:
+        if previous is None:
+            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
+        else:
+            os.environ["RAY_AIR_NEW_OUTPUT"] = previous
     results = sorted(grid, key=lambda r: _trial_index(r.path))
     records, counts = [], {}
     for res in results:
@@ -130,7 +139,7 @@ def run_search(
 
 
 def _trial_index(path: str | None) -> int:
-    # trial folders are named run_trial_<experiment>_<5-digit index>_...
+    # trial folders are named run_trial_<trial id>_<creation counter>_<config>_<date>
     try:
         return int(Path(path).name.split("_")[3])
     except (TypeError, IndexError, ValueError):
