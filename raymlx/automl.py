@@ -34,6 +34,7 @@ from raymlx.ray_session import ensure_ray
 from raymlx.searchers import EvolutionSearch, GPSearch, RandomSearch, RLSearch, TPESearch
 from raymlx.trial import TrialSetup
 from raymlx.tuning import ModelRecord, run_search
+from raymlx.validation import check_int, check_number
 
 log = logging.getLogger("raymlx")
 
@@ -51,19 +52,6 @@ def _setup_logging(verbosity: int) -> None:
         log.addHandler(handler)
         log.propagate = False
     log.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG))
-
-
-def _check_int(name: str, value: Any, low: int, high: int | None = None,
-               allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        span = f"an integer from {low} to {high}" if high else f"an integer >= {low}"
-        raise InputError(f"{name}={value!r} is invalid; it must be {span}"
-                         + (" or None" if allow_none else ""))
 
 
 class AutoML:
@@ -124,15 +112,12 @@ class AutoML:
     def _check_arguments(self) -> None:
         if not isinstance(self.label, str) or not self.label:
             raise InputError(f"label={self.label!r} is invalid; give the label column's name")
-        if self.time_limit is not None and (
-                isinstance(self.time_limit, bool)
-                or not isinstance(self.time_limit, (int, float)) or not self.time_limit > 0):
-            raise InputError(f"time_limit={self.time_limit!r} is invalid; it must be a number "
-                             "of seconds > 0 or None")
-        _check_int("max_models", self.max_models, 1, allow_none=True)
-        _check_int("num_folds", self.num_folds, 2, 20)
-        _check_int("seed", self.seed, 0)
-        _check_int("verbosity", self.verbosity, 0, 2)
+        if self.time_limit is not None:
+            check_number("time_limit", self.time_limit, 0, low_open=True)
+        check_int("max_models", self.max_models, 1, allow_none=True)
+        check_int("num_folds", self.num_folds, 2, 20)
+        check_int("seed", self.seed, 0)
+        check_int("verbosity", self.verbosity, 0, 2)
         if self.families is not None:
             get_families(list(self.families))
         if self.hyperparameters is not None:

@@ -63,7 +63,6 @@ def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: floa
     arrays = ray.get(data[0])  # {"X", "y", "fold"}: zero-copy views of the object store
     family = FAMILIES[config["model"]["family"]]
     params = config["model"].get("params", {})
-    os.environ.setdefault("OMP_NUM_THREADS", str(setup.num_threads))
     bag = fit_bag(family, params, setup.problem, arrays["X"], arrays["y"], arrays["fold"],
                   setup.deadline, num_threads=setup.num_threads, seed=setup.seed)
     metric = get_metric(setup.metric, setup.problem.problem_type)

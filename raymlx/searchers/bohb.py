@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import truncnorm
 
-from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.encoding import SpaceEncoder, from_unit, unit_scale
 from raymlx.searchers.space import build_config, categories_of, get_path, infer_trace
+from raymlx.validation import check_int, check_number
 
 
 class BOHBSearch(SpaceSearcher):
@@ -40,11 +40,11 @@ class BOHBSearch(SpaceSearcher):
                  top_n_percent: float = 15, num_samples: int = 64,
                  random_fraction: float = 1 / 3, bandwidth_factor: float = 3.0,
                  min_bandwidth: float = 1e-3) -> None:
-        if not 0 < top_n_percent < 100:
-            raise InputError(f"top_n_percent={top_n_percent!r} is invalid; it must be in (0, 100)")
-        if not 0 <= random_fraction <= 1:
-            raise InputError(f"random_fraction={random_fraction!r} is invalid; it must be in "
-                             "[0, 1]")
+        check_number("top_n_percent", top_n_percent, 0, 100, low_open=True, high_open=True)
+        check_number("random_fraction", random_fraction, 0, 1)
+        check_int("num_samples", num_samples, 1)
+        check_number("bandwidth_factor", bandwidth_factor, 0, low_open=True)
+        check_number("min_bandwidth", min_bandwidth, 0, low_open=True)
         super().__init__(metric, mode, seed, points_to_evaluate, space)
         self.budget_attr = budget_attr
         self.top_n_percent = top_n_percent
@@ -59,7 +59,7 @@ class BOHBSearch(SpaceSearcher):
     def _variables(self) -> list:
         if self._vars is None:
             enc = SpaceEncoder(self._space)
-            self._vars = [(kind, path, cond, dom) for kind, path, cond, dom, _ in enc._leaves]
+            self._vars = [(kind, path, cond, dom) for kind, path, cond, dom, _ in enc.leaves]
         return self._vars
 
     def _vector(self, config: Any, trace: dict | None) -> np.ndarray:

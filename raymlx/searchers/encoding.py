@@ -27,19 +27,19 @@ class SpaceEncoder:
     def __init__(self, space: Any) -> None:
         self.space = space
         self.columns: list[str] = []
-        self._leaves: list[tuple] = []  # (kind, path, condition, domain, first column)
+        self.leaves: list[tuple] = []  # (kind, path, condition, domain, first column)
         self._walk(space, (), ())
 
     def _walk(self, node: Any, path: tuple, condition: tuple) -> None:
         name = "/".join(path) or "<root>"
         if is_choice(node):
             cats = categories_of(node)
-            self._leaves.append(("choice", path, condition, node, len(self.columns)))
+            self.leaves.append(("choice", path, condition, node, len(self.columns)))
             self.columns += [f"{name}={i}" for i in range(len(cats))]
             for i, cat in enumerate(cats):
                 self._walk(cat, path, condition + ((path, i),))
         elif isinstance(node, (Float, Integer)):
-            self._leaves.append(("number", path, condition, node, len(self.columns)))
+            self.leaves.append(("number", path, condition, node, len(self.columns)))
             self.columns.append(name + "".join(f"[{i}]" for _, i in condition))
         elif isinstance(node, Domain):
             raise ValueError(f"cannot encode the domain at {name!r} ({type(node).__name__})")
@@ -57,7 +57,7 @@ class SpaceEncoder:
     def encode(self, config: Any, trace: dict | None = None) -> np.ndarray:
         trace = trace if trace is not None else infer_trace(self.space, config) or {}
         x = np.zeros(self.n_dims)
-        for kind, path, condition, domain, col in self._leaves:
+        for kind, path, condition, domain, col in self.leaves:
             active = all(trace.get(p) == i for p, i in condition)
             if kind == "choice":
                 if active and path in trace:

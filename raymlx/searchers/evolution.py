@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.space import infer_trace, mutate
+from raymlx.validation import check_int
 
 
 class EvolutionSearch(SpaceSearcher):
@@ -25,12 +25,8 @@ class EvolutionSearch(SpaceSearcher):
 
     def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
                  space=None, population_size: int = 100, sample_size: int = 10) -> None:
-        if not isinstance(population_size, int) or population_size < 2:
-            raise InputError(f"population_size={population_size!r} is invalid; it must be an "
-                             "integer >= 2")
-        if not isinstance(sample_size, int) or not 1 <= sample_size <= population_size:
-            raise InputError(f"sample_size={sample_size!r} is invalid; it must be an integer "
-                             f"from 1 to population_size ({population_size})")
+        check_int("population_size", population_size, 2)
+        check_int("sample_size", sample_size, 1, population_size)
         super().__init__(metric, mode, seed, points_to_evaluate, space)
         self.population_size = population_size
         self.sample_size = sample_size

@@ -22,10 +22,10 @@ import warnings
 import numpy as np
 from scipy.stats import norm
 
-from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.encoding import SpaceEncoder
 from raymlx.searchers.space import infer_trace, mutate
+from raymlx.validation import check_int
 
 
 def expected_improvement(mu: np.ndarray, sigma: np.ndarray, best: float,
@@ -43,18 +43,16 @@ class GPSearch(SpaceSearcher):
     def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
                  space=None, n_startup: int = 10, n_candidates: int = 500, xi: float = 0.0,
                  max_observations: int = 500) -> None:
-        if not isinstance(n_startup, int) or n_startup < 2:
-            raise InputError(f"n_startup={n_startup!r} is invalid; it must be an integer >= 2")
-        if not isinstance(n_candidates, int) or n_candidates < 1:
-            raise InputError(f"n_candidates={n_candidates!r} is invalid; it must be >= 1")
+        check_int("n_startup", n_startup, 2)
+        check_int("n_candidates", n_candidates, 1)
+        check_int("max_observations", max_observations, 2)
         super().__init__(metric, mode, seed, points_to_evaluate, space)
         self.n_startup = n_startup
         self.n_candidates = n_candidates
         self.xi = xi
         self.max_observations = max_observations
         self._encoder: SpaceEncoder | None = None
-        self._X: list[np.ndarray] = []
-        self._y: list[float] = []
+        self._X: list[np.ndarray] = []  # encodings of self.history's configs, same order
 
     def encoder(self) -> SpaceEncoder:
         if self._encoder is None:
@@ -63,7 +61,9 @@ class GPSearch(SpaceSearcher):
 
     def _observe(self, config, meta, loss: float) -> None:
         self._X.append(self.encoder().encode(config, meta))
-        self._y.append(loss)
+
+    def _losses(self) -> np.ndarray:
+        return np.array([loss for _, loss in self.history])
 
     def _fit_gp(self, X: np.ndarray, y: np.ndarray):
         from sklearn.gaussian_process import GaussianProcessRegressor
@@ -81,7 +81,7 @@ class GPSearch(SpaceSearcher):
 
     def _candidates(self) -> list[tuple]:
         out = [self._sample() for _ in range(self.n_candidates // 2)]
-        order = np.argsort(self._y)[:10]
+        order = np.argsort(self._losses())[:10]
         configs = [c for c, _ in self.history]
         for i in range(self.n_candidates - len(out)):
             parent = configs[order[i % len(order)]]
@@ -93,10 +93,11 @@ class GPSearch(SpaceSearcher):
         return out
 
     def _propose(self, trial_id: str):
-        if len(self._y) < self.n_startup:
+        if len(self.history) < self.n_startup:
             return self._sample()
+        losses = self._losses()
         X = np.array(self._X[-self.max_observations:])
-        y = np.array(self._y[-self.max_observations:])
+        y = losses[-self.max_observations:]
         pending = [self.encoder().encode(c, m) for c, m in self._live.values()]
         if pending:  # constant liar: pending points count as average outcomes
             X = np.vstack([X, pending])
@@ -105,5 +106,5 @@ class GPSearch(SpaceSearcher):
         cands = self._candidates()
         Xc = np.array([self.encoder().encode(c, t) for c, t in cands])
         mu, sigma = gp.predict(Xc, return_std=True)
-        ei = expected_improvement(mu, sigma, float(np.min(self._y)), self.xi)
+        ei = expected_improvement(mu, sigma, float(losses.min()), self.xi)
         return cands[int(np.argmax(ei))]

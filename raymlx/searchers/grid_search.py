@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ray.tune.search import Searcher
 
-from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.space import grid_points
+from raymlx.validation import check_int
 
 
 class GridSearch(SpaceSearcher):
@@ -20,8 +20,7 @@ class GridSearch(SpaceSearcher):
 
     def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
                  space=None, resolution: int = 5) -> None:
-        if not isinstance(resolution, int) or resolution < 2:
-            raise InputError(f"resolution={resolution!r} is invalid; it must be an integer >= 2")
+        check_int("resolution", resolution, 2)
         super().__init__(metric, mode, seed, points_to_evaluate, space)
         self.resolution = resolution
         self._grid: list | None = None

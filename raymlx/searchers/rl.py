@@ -21,10 +21,10 @@ import math
 
 import numpy as np
 
-from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.encoding import from_unit
 from raymlx.searchers.space import build_config
+from raymlx.validation import check_int, check_number
 
 
 class RLSearch(SpaceSearcher):
@@ -33,12 +33,9 @@ class RLSearch(SpaceSearcher):
     def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
                  space=None, lr: float = 0.2, baseline_decay: float = 0.95,
                  bins: int = 10) -> None:
-        if not lr > 0:
-            raise InputError(f"lr={lr!r} is invalid; it must be > 0")
-        if not 0 <= baseline_decay < 1:
-            raise InputError(f"baseline_decay={baseline_decay!r} is invalid; it must be in [0, 1)")
-        if not isinstance(bins, int) or bins < 2:
-            raise InputError(f"bins={bins!r} is invalid; it must be an integer >= 2")
+        check_number("lr", lr, 0, low_open=True)
+        check_number("baseline_decay", baseline_decay, 0, 1, high_open=True)
+        check_int("bins", bins, 2)
         super().__init__(metric, mode, seed, points_to_evaluate, space)
         self.lr = lr
         self.baseline_decay = baseline_decay

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hyperopt
 from hyperopt import tpe
 
-from raymlx.errors import InputError
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.hyperopt_space import clip_to_space, config_to_vals, to_hyperopt
+from raymlx.validation import check_int, check_number
 
 
 class TPESearch(SpaceSearcher):
@@ -25,10 +25,9 @@ class TPESearch(SpaceSearcher):
     def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
                  space=None, n_startup: int = 20, gamma: float = 0.25,
                  n_ei_candidates: int = 24) -> None:
-        if not isinstance(n_startup, int) or n_startup < 1:
-            raise InputError(f"n_startup={n_startup!r} is invalid; it must be an integer >= 1")
-        if not 0 < gamma < 1:
-            raise InputError(f"gamma={gamma!r} is invalid; it must be between 0 and 1")
+        check_int("n_startup", n_startup, 1)
+        check_number("gamma", gamma, 0, 1, low_open=True, high_open=True)
+        check_int("n_ei_candidates", n_ei_candidates, 1)
         super().__init__(metric, mode, seed, points_to_evaluate, space)
         self.n_startup = n_startup
         self.gamma = gamma
