@@ -53,6 +53,8 @@ class BOHBSearch(SpaceSearcher):
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
         self.observations: dict[float, dict[str, tuple[np.ndarray, float]]] = {}
+        # True once BOHBScheduler takes over: it reports each rung result with its budget
+        self.budgets_from_scheduler = False
         self._vars: list | None = None
 
     # -- representation: one variable per decision (categorical index or [0, 1] number)
@@ -95,20 +97,27 @@ class BOHBSearch(SpaceSearcher):
 
     # -- observations
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        self._record(trial_id, result)
+        if not self.budgets_from_scheduler:
+            self._record(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
-        if result and not error:
+        if result and not error and not self.budgets_from_scheduler:
             self._record(trial_id, result)
         super().on_trial_complete(trial_id, result, error)
 
-    def _record(self, trial_id: str, result: dict) -> None:
+    def record_at_budget(self, trial_id: str, result: dict, budget: float) -> None:
+        """Learn from ``result`` as an evaluation at ``budget`` (called by BOHBScheduler)."""
+        self._record(trial_id, result, budget)
+
+    def _record(self, trial_id: str, result: dict, budget: float | None = None) -> None:
         live = self._live.get(trial_id)
         value = result.get(self._metric) if result else None
-        if live is None or value is None or not np.isfinite(value):
+        if budget is None:
+            budget = result.get(self.budget_attr) if result else None
+        if live is None or value is None or budget is None or not np.isfinite(value):
             return
-        budget = float(result.get(self.budget_attr, 1.0))
+        budget = float(budget)
         loss = float(value) if self._mode != "max" else -float(value)
         x = self._vector(*live)
         self.observations.setdefault(budget, {})[trial_id] = (x, loss)
