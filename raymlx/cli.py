@@ -32,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--families", default=None,
                      help="comma-separated model families, e.g. lightgbm,xgboost")
     fit.add_argument("--searcher", default="random",
-                     choices=["random", "tpe", "gp", "evolution", "rl"],
+                     choices=["random", "tpe", "gp", "evolution", "rl", "auto"],
                      help="what proposes configurations after the portfolio")
+    fit.add_argument("--scheduler", default=None, choices=["asha"],
+                     help="stop poor configurations after one fold (ASHA over folds)")
     fit.add_argument("--path", default=None, help="folder for the Tune experiment")
     fit.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -58,7 +60,7 @@ def _fit(args) -> None:
                  time_limit=args.time_limit, max_models=args.max_models,
                  num_folds=args.num_folds, seed=args.seed, path=args.path,
                  address=args.address, families=families, searcher=args.searcher,
-                 verbosity=0 if args.quiet else 1)
+                 scheduler=args.scheduler, verbosity=0 if args.quiet else 1)
     aml.fit(args.train)
     folder = aml.save(args.output)
     _print_board(aml.leaderboard())

@@ -35,6 +35,11 @@ class ProgressReporter(Callback):
         self.done += 1
         result = trial.last_result or {}
         score = result.get("score")
+        if result.get("partial"):
+            log.info("trial %s %-13s stopped by ASHA after %s folds (%s=%.5g)%s",
+                     self._count(), result.get("family", "?"), result.get("folds_done"),
+                     self.metric.name, score, self._left())
+            return
         if result.get("error") or score is None:
             log.info("trial %s %-13s failed: %s%s", self._count(), result.get("family", "?"),
                      result.get("error", "no score"), self._left())

@@ -3,7 +3,9 @@
 One trial = one model family and configuration, bagged over the fit's shared folds. The
 training data arrives as one ObjectRef (``ray.get`` is zero-copy); the out-of-fold
 predictions go to the :class:`~raymlx.oof_store.OutOfFoldStore`; the fold models go into the
-trial's checkpoint in the experiment folder; the trial reports its out-of-fold score once.
+trial's checkpoint in the experiment folder; the trial reports its out-of-fold score once,
+or, with ``AutoML(scheduler="asha")``, after every fold too, so that ASHA can stop a poor
+configuration after one fold (the budget is the number of folds done).
 An exception (including running out of time) fails the trial, which Tune records and the
 leaderboard shows, and the search goes on.
 """
@@ -39,6 +41,7 @@ class TrialSetup:
     deadline: float
     num_threads: int
     seed: int
+    report_folds: bool = False  # a fold-level scheduler is on: report after each fold
 
 
 def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
@@ -63,9 +66,21 @@ def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: floa
     arrays = ray.get(data[0])  # {"X", "y", "fold"}: zero-copy views of the object store
     family = FAMILIES[config["model"]["family"]]
     params = config["model"].get("params", {})
-    bag = fit_bag(family, params, setup.problem, arrays["X"], arrays["y"], arrays["fold"],
-                  setup.deadline, num_threads=setup.num_threads, seed=setup.seed)
     metric = get_metric(setup.metric, setup.problem.problem_type)
+
+    def report_fold(folds_done: int, oof, validated) -> None:
+        # the score over the rows validated so far; ASHA may stop the trial here
+        try:
+            partial = metric.score(arrays["y"][validated], oof[validated],
+                                   setup.problem.problem_type)
+        except ValueError:  # e.g. AUC on rows of one class: no partial score, no report
+            return
+        tune.report({"score": partial, "family": family.name, "folds_done": folds_done,
+                     "partial": True, "trial_time_s": time.time() - t0})
+
+    bag = fit_bag(family, params, setup.problem, arrays["X"], arrays["y"], arrays["fold"],
+                  setup.deadline, num_threads=setup.num_threads, seed=setup.seed,
+                  on_fold=report_fold if setup.report_folds else None)
     score = metric.score(arrays["y"], bag.oof, setup.problem.problem_type)
     trial_id = tune.get_context().get_trial_id()
     publish(store, trial_id, bag.oof)
@@ -81,6 +96,8 @@ def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: floa
                 "fit_time_s": bag.fit_time_s,
                 "predict_time_s": bag.predict_time_s,
                 "folds_cut_short": bag.truncated,
+                "folds_done": len(bag.models),
+                "partial": False,
                 "trial_time_s": time.time() - t0,
             },
             checkpoint=tune.Checkpoint.from_directory(tmp),

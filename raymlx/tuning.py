@@ -70,8 +70,14 @@ def run_search(
     max_models: int | None,
     search_deadline: float,
     store,
+    scheduler: str | None = None,
 ) -> list[ModelRecord]:
-    """Runs the trials; returns a record per trial, in the order they were created."""
+    """Runs the trials; returns a record per trial, in the order they were created.
+
+    ``scheduler="asha"``: trials report after each fold and raymlx's ASHA (stopping rule,
+    eta = 3) ends a configuration whose partial score is outside the top third of its rung;
+    the budget is the number of folds done (rungs at 1, 3, ... folds, then all of them).
+    """
     data_ref = ray.put(arrays)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, data=[data_ref], store=store, setup=setup),
@@ -90,6 +96,7 @@ def run_search(
             metric="score",
             mode=metric.mode,
             search_alg=searcher,
+            scheduler=_fold_scheduler(scheduler, int(arrays["fold"].max()) + 1),
             num_samples=max_models if max_models else -1,
             max_concurrent_trials=plan.concurrent_trials,
             time_budget_s=budget,
@@ -125,6 +132,10 @@ def run_search(
         metrics = res.metrics or {}
         if res.error is None and metrics.get("error"):
             rec.error = metrics["error"]
+        elif res.error is None and metrics.get("partial"):
+            rec.error = (f"stopped by ASHA after {metrics.get('folds_done')} of "
+                         f"{int(arrays['fold'].max()) + 1} folds "
+                         f"({metric.name} {float(metrics['score']):.4g} so far)")
         elif res.error is None and res.checkpoint is not None and "score" in metrics:
             rec.score_val = float(metrics["score"])
             rec.fit_time_s = float(metrics["fit_time_s"])
@@ -136,6 +147,15 @@ def run_search(
             rec.error = _short_error(res.error) if res.error else "stopped at the time limit"
         records.append(rec)
     return records
+
+
+def _fold_scheduler(name: str | None, num_folds: int):
+    if name is None or num_folds < 2:
+        return None
+    from raymlx.schedulers import ASHAScheduler
+
+    return ASHAScheduler(time_attr="folds_done", max_t=num_folds, grace_period=1,
+                         reduction_factor=3, variant="stopping")
 
 
 def _trial_index(path: str | None) -> int:

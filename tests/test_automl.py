@@ -181,9 +181,10 @@ def test_regression_from_a_csv_path_within_its_time_limit(ray_session, tmp_path)
         aml.predict_proba(WINE_RED)
 
 
+@pytest.mark.parametrize("searcher", ["gp", "auto"])
 def test_a_model_based_searcher_continues_after_the_portfolio(ray_session, binary_frame,
-                                                              tmp_path):
-    aml = AutoML(label="target", families=["linear", "knn"], max_models=6, searcher="gp",
+                                                              tmp_path, searcher):
+    aml = AutoML(label="target", families=["linear", "knn"], max_models=6, searcher=searcher,
                  path=tmp_path, verbosity=0)
     aml.fit(binary_frame)
     board = aml.leaderboard()
@@ -191,4 +192,26 @@ def test_a_model_based_searcher_continues_after_the_portfolio(ray_session, binar
     assert len(trials) == 6 and set(trials.family) <= {"linear", "knn"}
     portfolio = [{"n_neighbors": 10, "weights": "distance", "p": 2}, {"C": 1.0, "alpha": 1.0}]
     searched = [c for c in trials.config if c not in portfolio]
-    assert len(searched) == 4  # the portfolio's two, then four from the GP
+    assert len(searched) == 4  # the portfolio's two, then four from the searcher
+
+
+def test_asha_over_folds_stops_poor_configurations_after_one_fold(ray_session, binary_frame,
+                                                                  tmp_path):
+    good = [{"C": 1.0, "alpha": 1.0}] * 3
+    poor = [{"C": 1e-6, "alpha": 1.0}] * 6  # all but constant: a far worse log loss
+    aml = AutoML(label="target", metric="log_loss", families=["linear"], num_folds=5,
+                 hyperparameters={"linear": good + poor}, max_models=9, scheduler="asha",
+                 path=tmp_path, verbosity=0)
+    aml.fit(binary_frame)
+    board = aml.leaderboard()
+    trials = board[board.family != "ensemble"]
+    stopped = trials[trials.error.fillna("").str.startswith("stopped by ASHA after 1 of 5")]
+    assert len(stopped) >= 3
+    assert all(c["C"] == 1e-6 for c in stopped.config)  # only poor ones were cut
+    assert board.iloc[0]["error"] is None or board.iloc[0]["error"] != board.iloc[0]["error"]
+    assert aml.predict(binary_frame.head(3)).shape == (3,)
+
+
+def test_unknown_scheduler_is_a_one_line_error():
+    with pytest.raises(InputError, match="scheduler='hyperband' is invalid"):
+        AutoML(label="y", scheduler="hyperband")

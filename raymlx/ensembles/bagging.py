@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,7 @@ def fit_bag(
     deadline: float,
     num_threads: int = 1,
     seed: int = 0,
+    on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
 ) -> Bag:
     """Fits ``family`` once per fold, finishing by ``deadline``.
 
@@ -69,7 +71,9 @@ def fit_bag(
     an iterative learner that reaches the end of its share stops adding rounds, trees or
     epochs and keeps the model it has, so a bag started late comes back smaller instead
     of failing (``Bag.truncated`` counts such folds). :class:`OutOfTime` is raised only
-    when no time at all is left for a fold.
+    when no time at all is left for a fold. ``on_fold(folds_done, oof, validated)`` is
+    called after each fold but the last (``validated``: the rows predicted so far); the
+    trial uses it to report a partial score to a scheduler, which may stop the bag there.
     """
     num_folds = int(fold.max()) + 1
     width = problem.n_classes if problem.is_classification else None
@@ -89,6 +93,8 @@ def fit_bag(
         predict_time += time.time() - t1
         fit_time += t1 - t0
         models.append(est)
+        if on_fold is not None and k + 1 < num_folds:
+            on_fold(k + 1, oof, fold <= k)
     return Bag(models, oof, fit_time, predict_time, truncated)
 
 

@@ -19,6 +19,7 @@ experiment state), and reads that file back at the first ``on_trial_add`` of a r
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import pickle
@@ -30,6 +31,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from raymlx.errors import InputError
 
 STATE_FILE = "raymlx-scheduler-state.pkl"
+logger = logging.getLogger(__name__)
 CONTINUE, PAUSE, STOP, NOOP = (TrialScheduler.CONTINUE, TrialScheduler.PAUSE,
                                TrialScheduler.STOP, TrialScheduler.NOOP)
 
@@ -145,11 +147,15 @@ class RaymlxScheduler(FIFOScheduler):
         """Write the decision state beside the experiment (temporary file, then rename)."""
         if self._experiment_dir is None:
             return
-        os.makedirs(self._experiment_dir, exist_ok=True)
         path = os.path.join(self._experiment_dir, STATE_FILE)
-        with open(path + ".tmp", "wb") as fh:
-            pickle.dump(self.state_dict(), fh)
-        os.replace(path + ".tmp", path)
+        try:
+            os.makedirs(self._experiment_dir, exist_ok=True)
+            with open(path + ".tmp", "wb") as fh:
+                pickle.dump(self.state_dict(), fh)
+            os.replace(path + ".tmp", path)
+        except OSError as exc:  # e.g. Tune removed its staging folder at the very end
+            logger.warning("%s could not save its state to %s: %s", type(self).__name__,
+                           path, exc)
 
 
 def trials_with_status(controller: Any, *statuses: str) -> list[Trial]:

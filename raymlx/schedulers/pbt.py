@@ -16,6 +16,9 @@ one of ``perturbation_factors`` (0.8 / 1.2, the paper's) and clipped into its do
 or categorical value moves to a neighbouring entry. The trial is then paused and resumed from
 the copied checkpoint with the new configuration.
 
+``burn_in_period`` is the grace period before the first exploit; ``max_t`` (optional) stops a
+member once it has trained that long.
+
 Never clones a trial without a checkpoint (Ray issue #27170): a donor must have reported
 one, and a trial that is ready twice without ever reporting a checkpoint stops the run with
 an error, because PBT cannot work without them. Seeded: same seed, same decisions.
@@ -35,7 +38,7 @@ from ray.tune.experiment import Trial
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
 from raymlx.errors import InputError
-from raymlx.schedulers.base import CONTINUE, NOOP, RaymlxScheduler
+from raymlx.schedulers.base import CONTINUE, NOOP, STOP, RaymlxScheduler
 from raymlx.validation import check_number
 
 
@@ -89,8 +92,11 @@ class PBTScheduler(RaymlxScheduler):
                  hyperparam_mutations: dict | None = None, quantile_fraction: float = 0.2,
                  resample_probability: float = 0.25,
                  perturbation_factors: tuple[float, float] = (0.8, 1.2),
-                 burn_in_period: float = 0, seed: int | None = None) -> None:
+                 burn_in_period: float = 0, max_t: float | None = None,
+                 seed: int | None = None) -> None:
         check_number("perturbation_interval", perturbation_interval, 0, low_open=True)
+        if max_t is not None:
+            check_number("max_t", max_t, 0, low_open=True)
         check_number("quantile_fraction", quantile_fraction, 0, 0.5, low_open=True)
         check_number("resample_probability", resample_probability, 0, 1)
         check_number("burn_in_period", burn_in_period, 0)
@@ -108,6 +114,7 @@ class PBTScheduler(RaymlxScheduler):
         self.resample_probability = resample_probability
         self.perturbation_factors = factors
         self.burn_in_period = burn_in_period
+        self.max_t = max_t
         self._rng = np.random.default_rng(seed)
         self.scores: dict[str, list[tuple[float, float]]] = {}  # (progress, score) reports
         self.last_ready: dict[str, float] = {}
@@ -141,6 +148,9 @@ class PBTScheduler(RaymlxScheduler):
         self.scores.setdefault(trial_id, []).append((t, self.score(result)))
         if result.get("should_checkpoint") or trial.checkpoint is not None:
             self.checkpointed.add(trial_id)
+        if self.max_t is not None and t >= self.max_t:
+            self._persist()
+            return STOP
         if t < self.burn_in_period:
             return CONTINUE
         ready_at = self.waiting.get(trial_id)

@@ -142,6 +142,10 @@ class Simulation:
         return True
 
     def _report(self, trial: FakeTrial) -> None:
+        if trial.t >= self.max_t:  # resumed from a finished donor: the trainable just returns
+            trial.status = TERMINATED
+            self.scheduler.on_trial_complete(self, trial, trial.last_result)
+            return
         trial.t += 1
         self.iterations += 1
         value = self.curve(trial.config, trial.t)

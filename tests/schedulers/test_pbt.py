@@ -114,3 +114,10 @@ def test_never_clones_without_checkpoints():
 def test_bad_arguments_get_one_line_errors(kwargs, message):
     with pytest.raises(InputError, match=message):
         PBTScheduler(**kwargs)
+
+
+def test_max_t_stops_members():
+    sched = PBTScheduler(metric="loss", mode="min", perturbation_interval=4, max_t=10,
+                         hyperparam_mutations=MUTATIONS, seed=0)
+    sim = Simulation(sched, population(4), lr_curve, workers=4, max_t=50).run()
+    assert max(sim.reached().values()) == 10

@@ -1,0 +1,319 @@
+"""Scheduler benchmark: raymlx's schedulers against Tune's, on two multi-fidelity problems.
+
+Problems (the budget is ``training_iteration``):
+
+- ``curves``: a synthetic learning-curve problem with a known optimum. Four hyperparameters
+  x in [0, 1]^4; loss(x, t) = f(x) + a(x) * t^-b(x) with f the distance to a fixed optimum,
+  so curves cross: a config that is fast early is not always best at the end. Each
+  iteration sleeps ``--curve-cost`` seconds to stand for training; max_t = 27.
+- ``lightgbm``: LightGBM on ``adult`` (../shared/datasets, 75/25 split, the training part
+  split again 80/20 for validation); one iteration = 10 boosting rounds continued from the
+  previous booster, max_t = 27 (270 rounds); the score is validation log loss.
+
+Every trial reports a checkpoint each iteration (the pausing schedulers need it; FIFO pays
+the same cost). All methods get the same searcher (raymlx's seeded ``RandomSearch``; BOHB
+brings its own model; Tune's PBT refuses searchers, so both PBTs draw their population
+from Tune's seeded ``BasicVariantGenerator``), 1 CPU per trial on the 2 CPUs of this
+machine, and the same wall budget (``TuneConfig.time_budget_s``). PBT runs a fixed
+population of 8 (``--population``) that mutates the same hyperparameters with the same
+interval for Tune's and ours.
+
+Reported per problem, method and seed: the best validation loss seen at any budget within
+the wall budget ("anytime" incumbent), the wall time until the incumbent first reached the
+problem's target, and the trials started. The target is the worst final incumbent among
+the FIFO runs, so FIFO always reaches it; a run that never reaches it counts as the whole
+budget. Tune's ``HyperBandForBOHB`` + ``TuneBOHB`` need hpbandster and ConfigSpace (in the
+``bench`` extra; both installed from wheels here); they are skipped if either fails to import.
+
+Reproduce (``make bench-schedulers`` installs the extra and runs the first line)::
+
+    .venv/bin/pip install -c constraints.txt -e ".[bench]"
+    .venv/bin/python benchmarks/schedulers.py --seeds 5 --budget 20
+    .venv/bin/python benchmarks/schedulers.py --seeds 1 --budget 8 --problems curves  # smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+import ray  # noqa: E402
+from ray import tune  # noqa: E402
+from ray.tune import schedulers as tune_schedulers  # noqa: E402
+from ray.tune.search import BasicVariantGenerator  # noqa: E402
+
+from raymlx.schedulers import (  # noqa: E402
+    ASHAScheduler,
+    BOHBScheduler,
+    HyperbandScheduler,
+    PBTScheduler,
+)
+from raymlx.searchers import BOHBSearch, RandomSearch  # noqa: E402
+
+OPTIMUM = np.array([0.2, 0.7, 0.4, 0.55])
+
+
+# ---------------------------------------------------------------- problems
+def curve_loss(config: dict, t: int) -> float:
+    x = np.array([config[f"x{i}"] for i in range(4)])
+    final = float(np.sum((x - OPTIMUM) ** 2))
+    scale = 0.5 + x[0]  # large x0: high early loss...
+    rate = 0.3 + 1.2 * x[1]  # ...large x1: falls fast
+    return final + scale * t ** (-rate)
+
+
+def curves_trainable(config: dict) -> None:
+    t = 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as folder:
+            t = json.loads(Path(folder, "state.json").read_text())["t"]
+    while t < config["max_t"]:
+        t += 1
+        time.sleep(config["cost"])
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder, "state.json").write_text(json.dumps({"t": t}))
+            tune.report({"loss": curve_loss(config, t)},
+                        checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def curves_space(cost: float) -> dict:
+    space = {f"x{i}": tune.uniform(0, 1) for i in range(4)}
+    return {**space, "max_t": 27, "cost": cost}
+
+
+def load_adult():
+    from sklearn.model_selection import train_test_split
+
+    from benchmarks.tabular import DATASETS_DIR, load_datasets, split
+
+    (ds,) = [d for d in load_datasets(DATASETS_DIR) if d.name == "adult"]
+    part = split(ds)
+    X = part.train.drop(columns=[ds.label])
+    for col in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[col]):
+            X[col] = X[col].astype("category")
+    return train_test_split(X, part.y_train, test_size=0.2, random_state=0,
+                            stratify=part.y_train)
+
+
+def lightgbm_trainable(config: dict, data=None) -> None:
+    import lightgbm as lgb
+    from sklearn.metrics import log_loss
+
+    X_tr, X_va, y_tr, y_va = data
+    params = {"objective": "binary", "learning_rate": config["learning_rate"],
+              "num_leaves": int(config["num_leaves"]),
+              "min_child_samples": int(config["min_child_samples"]),
+              "feature_fraction": config["feature_fraction"],
+              "lambda_l2": config["lambda_l2"], "num_threads": 1, "verbose": -1,
+              "seed": 0}
+    booster, t = None, 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as folder:
+            state = json.loads(Path(folder, "state.json").read_text())
+            t = state["t"]
+            booster = lgb.Booster(model_str=Path(folder, "model.txt").read_text())
+    train = lgb.Dataset(X_tr, y_tr, free_raw_data=False)
+    while t < config["max_t"]:
+        t += 1
+        booster = lgb.train(params, train, num_boost_round=10, init_model=booster,
+                            keep_training_booster=True)
+        loss = float(log_loss(y_va, booster.predict(X_va), labels=[0, 1]))
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder, "state.json").write_text(json.dumps({"t": t}))
+            Path(folder, "model.txt").write_text(booster.model_to_string())
+            tune.report({"loss": loss}, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def lightgbm_space() -> dict:
+    return {"learning_rate": tune.loguniform(0.01, 0.3), "num_leaves": tune.randint(4, 256),
+            "min_child_samples": tune.randint(2, 100),
+            "feature_fraction": tune.uniform(0.4, 1.0),
+            "lambda_l2": tune.loguniform(1e-3, 10.0), "max_t": 27}
+
+
+# ---------------------------------------------------------------- methods
+def tune_bohb_available() -> bool:
+    try:
+        import ConfigSpace  # noqa: F401
+        import hpbandster  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def mutations(problem: str) -> dict:
+    if problem == "curves":
+        return {f"x{i}": tune.uniform(0, 1) for i in range(4)}
+    return {"learning_rate": tune.loguniform(0.01, 0.3), "lambda_l2": tune.loguniform(1e-3, 10)}
+
+
+def method(name: str, problem: str, space: dict, max_t: int, seed: int):
+    """(scheduler, search_alg, num_samples) for one method."""
+    random = RandomSearch(seed=seed)
+    common = {"time_attr": "training_iteration", "max_t": max_t}
+    if name == "fifo":
+        return None, random, -1
+    if name == "tune_asha":
+        return tune_schedulers.ASHAScheduler(grace_period=1, reduction_factor=3,
+                                             **common), random, -1
+    if name == "raymlx_asha":
+        return ASHAScheduler(reduction_factor=3, **common), random, -1
+    if name == "raymlx_asha_stopping":
+        return ASHAScheduler(reduction_factor=3, variant="stopping", **common), random, -1
+    if name == "tune_hyperband":
+        return tune_schedulers.HyperBandScheduler(reduction_factor=3, **common), random, -1
+    if name == "raymlx_hyperband":
+        return HyperbandScheduler(reduction_factor=3, **common), random, -1
+    if name == "raymlx_bohb":
+        return BOHBScheduler(reduction_factor=3, **common), BOHBSearch(seed=seed), -1
+    if name == "tune_bohb":
+        from ray.tune.search.bohb import TuneBOHB
+
+        return (tune_schedulers.HyperBandForBOHB(reduction_factor=3, **common),
+                TuneBOHB(seed=seed), -1)
+    # Tune's PBT refuses search algorithms: both PBTs sample the population with Tune's
+    # seeded BasicVariantGenerator
+    population = BasicVariantGenerator(random_state=seed)
+    if name == "tune_pbt":
+        return (tune_schedulers.PopulationBasedTraining(
+            time_attr="training_iteration", perturbation_interval=max_t // 9 or 1,
+            hyperparam_mutations=mutations(problem)), population, POPULATION)
+    if name == "raymlx_pbt":
+        return (PBTScheduler(perturbation_interval=max_t // 9 or 1, seed=seed,
+                             hyperparam_mutations=mutations(problem)), population, POPULATION)
+    raise ValueError(f"unknown method {name}")
+
+
+class Trace(tune.Callback):
+    """Records (seconds since start, loss) for every result, and trials started."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.points: list[tuple[float, float]] = []
+        self.trials: set[str] = set()
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self.points.append((time.perf_counter() - self.start, float(result["loss"])))
+        self.trials.add(trial.trial_id)
+
+
+def run_one(problem: str, name: str, seed: int, budget: float, data_ref, cost: float) -> dict:
+    if problem == "curves":
+        trainable, space, max_t = curves_trainable, curves_space(cost), 27
+    else:
+        trainable = tune.with_parameters(lightgbm_trainable, data=data_ref)
+        space, max_t = lightgbm_space(), 27
+    scheduler, search_alg, num_samples = method(name, problem, space, max_t, seed)
+    trace = Trace()
+    with tempfile.TemporaryDirectory() as storage:
+        tuner = tune.Tuner(
+            trainable, param_space=space,
+            tune_config=tune.TuneConfig(metric="loss", mode="min", scheduler=scheduler,
+                                        search_alg=search_alg, num_samples=num_samples,
+                                        time_budget_s=budget, reuse_actors=True),
+            run_config=tune.RunConfig(name=f"{problem}-{name}-{seed}", storage_path=storage,
+                                      verbose=0, callbacks=[trace],
+                                      checkpoint_config=tune.CheckpointConfig(num_to_keep=4)))
+        trace.start = time.perf_counter()
+        error = None
+        try:
+            tuner.fit()
+        except Exception as exc:  # Tune's ResultGrid can fail after the run; the trace holds
+            error = f"{type(exc).__name__}: {exc}"[:300]
+    return {"points": trace.points, "trials": len(trace.trials),
+            "wall_s": time.perf_counter() - trace.start, "error": error}
+
+
+def incumbent_at(points: list, seconds: float) -> float:
+    losses = [loss for t, loss in points if t <= seconds]
+    return min(losses) if losses else math.inf
+
+
+def time_to(points: list, target: float, budget: float) -> float:
+    best = math.inf
+    for t, loss in points:
+        best = min(best, loss)
+        if best <= target:
+            return t
+    return budget
+
+
+POPULATION = 8
+METHODS = ["fifo", "tune_asha", "raymlx_asha", "raymlx_asha_stopping", "tune_hyperband",
+           "raymlx_hyperband", "raymlx_bohb", "tune_bohb", "tune_pbt", "raymlx_pbt"]
+
+
+def main() -> None:
+    global POPULATION
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=20.0, help="wall seconds per run")
+    parser.add_argument("--problems", default="curves,lightgbm")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--curve-cost", type=float, default=0.05)
+    parser.add_argument("--population", type=int, default=8)
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "schedulers.json"))
+    args = parser.parse_args()
+    POPULATION = args.population
+    methods = [m for m in args.methods.split(",") if m != "tune_bohb" or tune_bohb_available()]
+    skipped = [m for m in args.methods.split(",") if m not in methods]
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    results: dict = {"budget_s": args.budget, "seeds": args.seeds, "cpus": 2,
+                     "machine": platform.platform(), "skipped": skipped, "problems": {}}
+    for problem in args.problems.split(","):
+        data_ref = ray.put(load_adult()) if problem == "lightgbm" else None
+        runs: dict = {m: [] for m in methods}
+        for seed in range(args.seeds):
+            for name in methods:
+                run = run_one(problem, name, seed, args.budget, data_ref, args.curve_cost)
+                runs[name].append(run)
+                print(f"{problem} {name} seed {seed}: best {incumbent_at(run['points'], 1e9):.4f}"
+                      f" trials {run['trials']} wall {run['wall_s']:.1f}s", flush=True)
+        fifo_final = [incumbent_at(r["points"], args.budget) for r in runs["fifo"]]
+        target = max(fifo_final)
+        table = {}
+        for name, rs in runs.items():
+            finals = [incumbent_at(r["points"], args.budget) for r in rs]
+            times = [time_to(r["points"], target, args.budget) for r in rs]
+            table[name] = {"best_loss": finals, "median_best_loss": float(np.median(finals)),
+                           "time_to_target_s": times,
+                           "median_time_to_target_s": float(np.median(times)),
+                           "reached_target": sum(t < args.budget for t in times),
+                           "median_trials": float(np.median([r["trials"] for r in rs]))}
+        fifo_time = table["fifo"]["median_time_to_target_s"]
+        for row in table.values():
+            row["speedup_vs_fifo"] = fifo_time / max(row["median_time_to_target_s"], 1e-9)
+        results["problems"][problem] = {"target_loss": target, "methods": table}
+        print(f"\n{problem}: target loss {target:.4f} (worst FIFO final), budget {args.budget}s")
+        print(f"{'method':22s} {'median best':>12s} {'t->target':>10s} {'reached':>8s} "
+              f"{'x FIFO':>7s} {'trials':>7s}")
+        for name, row in table.items():
+            print(f"{name:22s} {row['median_best_loss']:12.4f} "
+                  f"{row['median_time_to_target_s']:10.1f} "
+                  f"{row['reached_target']:>5d}/{args.seeds:<2d} {row['speedup_vs_fifo']:7.2f} "
+                  f"{row['median_trials']:7.0f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=1))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
