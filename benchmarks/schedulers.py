@@ -164,7 +164,7 @@ def mutations(problem: str) -> dict:
     return {"learning_rate": tune.loguniform(0.01, 0.3), "lambda_l2": tune.loguniform(1e-3, 10)}
 
 
-def method(name: str, problem: str, space: dict, max_t: int, seed: int):
+def method(name: str, problem: str, max_t: int, seed: int, population_size: int):
     """(scheduler, search_alg, num_samples) for one method."""
     random = RandomSearch(seed=seed)
     common = {"time_attr": "training_iteration", "max_t": max_t}
@@ -194,10 +194,10 @@ def method(name: str, problem: str, space: dict, max_t: int, seed: int):
     if name == "tune_pbt":
         return (tune_schedulers.PopulationBasedTraining(
             time_attr="training_iteration", perturbation_interval=max_t // 9 or 1,
-            hyperparam_mutations=mutations(problem)), population, POPULATION)
+            hyperparam_mutations=mutations(problem)), population, population_size)
     if name == "raymlx_pbt":
         return (PBTScheduler(perturbation_interval=max_t // 9 or 1, seed=seed,
-                             hyperparam_mutations=mutations(problem)), population, POPULATION)
+                             hyperparam_mutations=mutations(problem)), population, population_size)
     raise ValueError(f"unknown method {name}")
 
 
@@ -214,13 +214,14 @@ class Trace(tune.Callback):
         self.trials.add(trial.trial_id)
 
 
-def run_one(problem: str, name: str, seed: int, budget: float, data_ref, cost: float) -> dict:
+def run_one(problem: str, name: str, seed: int, budget: float, data_ref, cost: float,
+            population_size: int) -> dict:
     if problem == "curves":
         trainable, space, max_t = curves_trainable, curves_space(cost), 27
     else:
         trainable = tune.with_parameters(lightgbm_trainable, data=data_ref)
         space, max_t = lightgbm_space(), 27
-    scheduler, search_alg, num_samples = method(name, problem, space, max_t, seed)
+    scheduler, search_alg, num_samples = method(name, problem, max_t, seed, population_size)
     trace = Trace()
     with tempfile.TemporaryDirectory() as storage:
         tuner = tune.Tuner(
@@ -255,13 +256,11 @@ def time_to(points: list, target: float, budget: float) -> float:
     return budget
 
 
-POPULATION = 8
 METHODS = ["fifo", "tune_asha", "raymlx_asha", "raymlx_asha_stopping", "tune_hyperband",
            "raymlx_hyperband", "raymlx_bohb", "tune_bohb", "tune_pbt", "raymlx_pbt"]
 
 
 def main() -> None:
-    global POPULATION
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=20.0, help="wall seconds per run")
@@ -271,7 +270,6 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=8)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "schedulers.json"))
     args = parser.parse_args()
-    POPULATION = args.population
     methods = [m for m in args.methods.split(",") if m != "tune_bohb" or tune_bohb_available()]
     skipped = [m for m in args.methods.split(",") if m not in methods]
 
@@ -283,7 +281,8 @@ def main() -> None:
         runs: dict = {m: [] for m in methods}
         for seed in range(args.seeds):
             for name in methods:
-                run = run_one(problem, name, seed, args.budget, data_ref, args.curve_cost)
+                run = run_one(problem, name, seed, args.budget, data_ref, args.curve_cost,
+                              args.population)
                 runs[name].append(run)
                 print(f"{problem} {name} seed {seed}: best {incumbent_at(run['points'], 1e9):.4f}"
                       f" trials {run['trials']} wall {run['wall_s']:.1f}s", flush=True)

@@ -189,8 +189,7 @@ class AutoML:
         setup = TrialSetup(
             problem=Problem(problem_type, task.n_classes, X.shape[1], dict(pre.categorical_)),
             metric=metric.name, deadline=deadline - reserve,
-            num_threads=plan.cpus_per_trial, seed=self.seed,
-            report_folds=self.scheduler is not None)
+            num_threads=plan.cpus_per_trial, seed=self.seed)
         storage = Path(self.path or "raymlx_runs").expanduser().resolve()
         name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
         searcher = SEARCHERS[self.searcher](seed=self.seed, points_to_evaluate=portfolio)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,9 @@ def run_search(
     eta = 3) ends a configuration whose partial score is outside the top third of its rung;
     the budget is the number of folds done (rungs at 1, 3, ... folds, then all of them).
     """
+    num_folds = int(arrays["fold"].max()) + 1
+    if scheduler is not None:
+        setup = replace(setup, report_folds=True)
     data_ref = ray.put(arrays)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, data=[data_ref], store=store, setup=setup),
@@ -96,7 +99,7 @@ def run_search(
             metric="score",
             mode=metric.mode,
             search_alg=searcher,
-            scheduler=_fold_scheduler(scheduler, int(arrays["fold"].max()) + 1),
+            scheduler=_fold_scheduler(scheduler, num_folds),
             num_samples=max_models if max_models else -1,
             max_concurrent_trials=plan.concurrent_trials,
             time_budget_s=budget,
@@ -134,7 +137,7 @@ def run_search(
             rec.error = metrics["error"]
         elif res.error is None and metrics.get("partial"):
             rec.error = (f"stopped by ASHA after {metrics.get('folds_done')} of "
-                         f"{int(arrays['fold'].max()) + 1} folds "
+                         f"{num_folds} folds "
                          f"({metric.name} {float(metrics['score']):.4g} so far)")
         elif res.error is None and res.checkpoint is not None and "score" in metrics:
             rec.score_val = float(metrics["score"])

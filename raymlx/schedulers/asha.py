@@ -138,13 +138,15 @@ class ASHAScheduler(RaymlxScheduler):
     def _waiting_promotion(self, tune_controller: Any, above: int
                            ) -> tuple[int, Trial] | None:
         """The highest-rung paused trial that is promotable, searching rungs > ``above``."""
-        status = {t.trial_id: t for t in tune_controller.get_trials()}
+        paused = {t.trial_id: t for t in tune_controller.get_trials()
+                  if t.status == Trial.PAUSED}
+        if not paused:  # the common case, checked every controller step: nothing to sort
+            return None
         for k in range(len(self.levels) - 2, above, -1):
             for trial_id in self.top(k):
-                trial = status.get(trial_id)
-                if (trial_id not in self.promoted[k] and self.rung_of.get(trial_id) == k
-                        and trial is not None and trial.status == Trial.PAUSED):
-                    return k, trial
+                if (trial_id in paused and trial_id not in self.promoted[k]
+                        and self.rung_of.get(trial_id) == k):
+                    return k, paused[trial_id]
         return None
 
     def _standing(self, trial: Trial) -> float:

@@ -68,7 +68,6 @@ class RaymlxScheduler(FIFOScheduler):
         self._metric = metric
         self._mode = mode
         self._experiment_dir: str | None = None  # the driver's staging copy
-        self._restored = False
         # Results must reach the scheduler one by one: a buffered batch would run a trial
         # past the rung where it should have paused.
         self._supports_buffered_results = False
@@ -118,8 +117,10 @@ class RaymlxScheduler(FIFOScheduler):
         raise NotImplementedError
 
     def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as fh:
+        """Write the decision state to ``checkpoint_path`` (temporary file, then rename)."""
+        with open(checkpoint_path + ".tmp", "wb") as fh:
             pickle.dump(self.state_dict(), fh)
+        os.replace(checkpoint_path + ".tmp", checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "rb") as fh:
@@ -139,9 +140,7 @@ class RaymlxScheduler(FIFOScheduler):
         self._experiment_dir = trial.storage.experiment_driver_staging_path
         path = os.path.join(self._experiment_dir, STATE_FILE)
         if os.path.exists(path):
-            with open(path, "rb") as fh:
-                self.load_state_dict(pickle.load(fh))
-            self._restored = True
+            self.restore(path)
 
     def _persist(self) -> None:
         """Write the decision state beside the experiment (temporary file, then rename)."""
@@ -150,21 +149,15 @@ class RaymlxScheduler(FIFOScheduler):
         path = os.path.join(self._experiment_dir, STATE_FILE)
         try:
             os.makedirs(self._experiment_dir, exist_ok=True)
-            with open(path + ".tmp", "wb") as fh:
-                pickle.dump(self.state_dict(), fh)
-            os.replace(path + ".tmp", path)
+            self.save(path)
         except OSError as exc:  # e.g. Tune removed its staging folder at the very end
             logger.warning("%s could not save its state to %s: %s", type(self).__name__,
                            path, exc)
 
 
-def trials_with_status(controller: Any, *statuses: str) -> list[Trial]:
-    return [t for t in controller.get_trials() if t.status in statuses]
-
-
 def nothing_running(controller: Any) -> bool:
     """True when no trial runs or waits to start: only a scheduler decision can make progress."""
-    return not trials_with_status(controller, Trial.RUNNING, Trial.PENDING)
+    return not any(t.status in (Trial.RUNNING, Trial.PENDING) for t in controller.get_trials())
 
 
 def search_finished(controller: Any) -> bool:
