@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench bench-hpo bench-schedulers clean
+.PHONY: install demo test lint bench bench-hpo bench-schedulers bench-stacking clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ bench-hpo: install
 bench-schedulers: install
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) benchmarks/schedulers.py
+
+# AutoGluon in its own virtualenv: it pins an older Ray than raymlx (ray<2.59)
+AG_VENV ?= .venv-autogluon
+$(AG_VENV)/.installed-stamp:
+	$(PYTHON) -m venv $(AG_VENV)
+	$(AG_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AG_VENV)/bin/python -m pip install --quiet "torch==2.13.0+cpu" "autogluon.tabular[all]==1.6.3"
+	touch $@
+
+bench-stacking: install $(AG_VENV)/.installed-stamp
+	$(PY) benchmarks/stacking.py
 
 clean:
 	rm -rf $(VENV) raymlx_runs .pytest_cache

@@ -2,8 +2,10 @@
 
 The flow (../DESIGN.md): validate and preprocess the table before Ray starts; ``ray.put``
 features, labels and folds once; run every candidate as a bagged Ray Tune trial (portfolio
-first, then search) with out-of-fold predictions kept in the object store; select a greedy
-weighted ensemble from them in a Ray task; keep the whole fit inside ``time_limit``.
+first, then search) with out-of-fold predictions kept in the object store; with
+``num_stack_levels`` > 0, train stacking layers on those predictions
+(:mod:`raymlx.ensembles.stacking`); select a greedy weighted ensemble over each layer in a
+Ray task; keep the whole fit inside ``time_limit``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,14 @@ import ray
 from raymlx import __version__
 from raymlx.cluster.planning import plan_trials
 from raymlx.data import TablePreprocessor, Task, check_frame, load_table, prepare_label
-from raymlx.ensembles.bagging import assign_folds
+from raymlx.ensembles.bagging import assign_repeated_folds
+from raymlx.ensembles.stacking import (
+    choose_inputs,
+    choose_stackers,
+    holdout_rows,
+    layer_share,
+    stack_width,
+)
 from raymlx.errors import FitError, InputError
 from raymlx.explain import permutation_importances, plot_importances
 from raymlx.metrics import get_metric
@@ -48,6 +58,15 @@ SEARCHERS = {"random": RandomSearch, "tpe": TPESearch, "gp": GPSearch,
              # loss, p=0.002; the conditional mixed space, p=0.0004, best of ours there)
              "auto": TPESearch}
 SCHEDULERS = (None, "asha")
+# what each preset sets when the argument is left at None (AutoGluon's names)
+PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {"num_folds": 3, "num_stack_levels": 0, "num_bag_sets": 1,
+             "dynamic_stacking": False, "families": ["lightgbm", "xgboost", "linear"]},
+    "medium_quality": {"num_folds": 5, "num_stack_levels": 0, "num_bag_sets": 1,
+                       "dynamic_stacking": False},
+    "best_quality": {"num_folds": 8, "num_stack_levels": 1, "num_bag_sets": 2,
+                     "dynamic_stacking": True},
+}
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -69,7 +88,19 @@ class AutoML:
         time_limit: seconds the whole fit may take (Ray's start-up excepted); None = no limit.
         max_models: most trials to run; None = as many as time allows (the portfolio size
             when there is no time limit either).
+        presets: "medium_quality" (default: 5-fold bagging, one layer and its weighted
+            ensemble), "fast" (3 folds; LightGBM, XGBoost and the linear model) or
+            "best_quality" (8 folds, up to 2 repeats of them, one stacking layer, dynamic
+            stacking). A preset only fills the arguments below left at None.
         num_folds: folds of bagging (stratified for classification).
+        num_stack_levels: stacking layers on top of the searched models (0 = none). Each
+            trains the best configuration of every family on the features plus the
+            out-of-fold predictions of the layer below; the final ensemble is selected over
+            the top layer.
+        num_bag_sets: repeats of k-fold bagging, each on a new split; repeats after the
+            first run only while time allows.
+        dynamic_stacking: hold out 1/9 of the rows (at least 50) and keep the stack only
+            when its ensemble beats layer 1's there; otherwise fall back to layer 1.
         seed: seeds folds, search and models.
         path: folder of the Tune experiment (fold models, checkpoints); default ./raymlx_runs.
         address: Ray cluster to connect to; default ``RAY_ADDRESS``, a local ``ray start``
@@ -96,7 +127,11 @@ class AutoML:
         metric: str | None = None,
         time_limit: float | None = None,
         max_models: int | None = None,
-        num_folds: int = 5,
+        presets: str | None = None,
+        num_folds: int | None = None,
+        num_stack_levels: int | None = None,
+        num_bag_sets: int | None = None,
+        dynamic_stacking: bool | None = None,
         seed: int = 0,
         path: str | Path | None = None,
         address: str | None = None,
@@ -111,7 +146,19 @@ class AutoML:
         self.metric = metric
         self.time_limit = time_limit
         self.max_models = max_models
-        self.num_folds = num_folds
+        if presets is not None and presets not in PRESETS:
+            raise InputError(f"presets={presets!r} is invalid; choose one of: "
+                             f"{', '.join(PRESETS)}")
+        self.presets = presets
+        preset = PRESETS[presets or "medium_quality"]
+        self.num_folds = preset["num_folds"] if num_folds is None else num_folds
+        self.num_stack_levels = (preset["num_stack_levels"] if num_stack_levels is None
+                                 else num_stack_levels)
+        self.num_bag_sets = preset["num_bag_sets"] if num_bag_sets is None else num_bag_sets
+        self.dynamic_stacking = (preset["dynamic_stacking"] if dynamic_stacking is None
+                                 else dynamic_stacking)
+        if families is None and hyperparameters is None:
+            families = preset.get("families")
         self.seed = seed
         self.path = path
         self.address = address
@@ -129,6 +176,11 @@ class AutoML:
             check_number("time_limit", self.time_limit, 0, low_open=True)
         check_int("max_models", self.max_models, 1, allow_none=True)
         check_int("num_folds", self.num_folds, 2, 20)
+        check_int("num_stack_levels", self.num_stack_levels, 0, 3)
+        check_int("num_bag_sets", self.num_bag_sets, 1, 20)
+        if not isinstance(self.dynamic_stacking, bool):
+            raise InputError(f"dynamic_stacking={self.dynamic_stacking!r} is invalid; give "
+                             "True or False")
         check_int("seed", self.seed, 0)
         check_int("verbosity", self.verbosity, 0, 2)
         if self.families is not None:
@@ -173,9 +225,20 @@ class AutoML:
         pre = TablePreprocessor().fit(df.drop(columns=[self.label]))
         X = pre.transform(df)
         y_enc = task.encode(y)
-        fold = assign_folds(y_enc, self.num_folds, task.is_classification, self.seed)
-        log.info("%s problem, metric %s, %d rows x %d features, %d-fold bagging",
-                 problem_type, metric.name, X.shape[0], X.shape[1], self.num_folds)
+        del df, y  # the driver keeps the float32 features only
+        held = (holdout_rows(y_enc, task.is_classification, self.seed)
+                if self.num_stack_levels and self.dynamic_stacking else None)
+        X_hold = y_hold = None
+        if held is not None:
+            X_hold, y_hold, X, y_enc = X[held], y_enc[held], X[~held], y_enc[~held]
+        fold = assign_repeated_folds(y_enc, self.num_folds, task.is_classification, self.seed,
+                                     self.num_bag_sets)
+        fold = fold[0] if self.num_bag_sets == 1 else fold
+        log.info("%s problem, metric %s, %d rows x %d features, %d-fold bagging%s%s",
+                 problem_type, metric.name, X.shape[0], X.shape[1], self.num_folds,
+                 f" x {self.num_bag_sets} repeats" if self.num_bag_sets > 1 else "",
+                 f", {self.num_stack_levels} stacking layer(s)" if self.num_stack_levels
+                 else "")
 
         ray_s = ensure_ray(self.address)
         deadline = (t_start + ray_s + self.time_limit) if self.time_limit else float("inf")
@@ -186,16 +249,20 @@ class AutoML:
             max_models = len(portfolio)
         plan = plan_trials()
         store = OutOfFoldStore.remote()
-        setup = TrialSetup(
-            problem=Problem(problem_type, task.n_classes, X.shape[1], dict(pre.categorical_)),
-            metric=metric.name, deadline=deadline - reserve,
-            num_threads=plan.cpus_per_trial, seed=self.seed)
+        problem = Problem(problem_type, task.n_classes, X.shape[1], dict(pre.categorical_))
+        setup = TrialSetup(problem=problem, metric=metric.name, deadline=deadline - reserve,
+                           num_threads=plan.cpus_per_trial, seed=self.seed)
         storage = Path(self.path or "raymlx_runs").expanduser().resolve()
         name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
         searcher = SEARCHERS[self.searcher](seed=self.seed, points_to_evaluate=portfolio)
+        arrays = {"X": X, "y": y_enc, "fold": fold}
+        search_end = deadline - reserve
+        if self.num_stack_levels and deadline != float("inf"):
+            search_end = time.time() + (search_end - time.time()) * layer_share(
+                self.num_stack_levels)
         records = run_search(
-            {"X": X, "y": y_enc, "fold": fold}, setup, metric, search_space(families),
-            searcher, plan, storage, name, max_models, deadline - reserve, store,
+            arrays, replace(setup, deadline=search_end), metric, search_space(families),
+            searcher, plan, storage, name, max_models, search_end, store,
             scheduler=self.scheduler)
         models = ModelSet(task, records)
         if not models.usable():
@@ -203,12 +270,22 @@ class AutoML:
             raise FitError(f"no model finished within the limits ({len(records)} trials): "
                            f"{errors or 'no trial ran'}; raise time_limit")
         log.debug("search ended %.2f s before the deadline", deadline - time.time())
-        ens = self._ensemble(models, store, y_enc, deadline)
-        log.debug("ensemble done %.2f s before the deadline", deadline - time.time())
-        if ens is not None:
-            models.records[ens.name] = ens
+        # layer 1's ensemble is selected in the store actor while the stackers train
+        pending = self._start_ensemble(models, records, store, y_enc, ENSEMBLE_NAME)
+        tops = [self._finish_ensemble(models, pending, deadline, level=1)]
+        layer = records
+        for level in range(2, self.num_stack_levels + 2):
+            layer = self._stack_layer(level, layer, models, arrays, setup, plan, storage,
+                                      f"{name}-L{level}", store, deadline - reserve)
+            if not layer:
+                break
+            pending = self._start_ensemble(models, layer, store, y_enc,
+                                           f"{ENSEMBLE_NAME}_L{level}")
+            tops.append(self._finish_ensemble(models, pending, deadline, level))
+        log.debug("ensembles done %.2f s before the deadline", deadline - time.time())
         self.task_, self.preprocessor_, self.models_ = task, pre, models
-        self.best_model_ = models.best_name()
+        self.stacking_ = self._choose_final(models, tops, X_hold, y_hold, deadline)
+        self.best_model_ = self.stacking_["final_model"]
         self.experiment_path_ = str(storage / name)
         self.oof_store_ = store
         self.fit_time_s_ = time.time() - t_start - ray_s
@@ -217,29 +294,101 @@ class AutoML:
                  models.records[self.best_model_].score_val)
         return self
 
-    def _ensemble(self, models: ModelSet, store, y: np.ndarray,
-                  deadline: float) -> ModelRecord | None:
+    def _stack_layer(self, level: int, below: list[ModelRecord], models: ModelSet,
+                     arrays: dict, setup: TrialSetup, plan, storage: Path, name: str, store,
+                     end: float) -> list[ModelRecord]:
+        """Trains stacking layer ``level`` on ``below``'s out-of-fold predictions."""
+        metric, task = models.metric, models.task
+        inputs, stackers = choose_inputs(below, metric), choose_stackers(below, metric)
+        left = end - time.time()
+        if not inputs or not stackers or left <= 0:
+            log.info("no stacking layer %d: %s", level,
+                     "no time left" if left <= 0 else "no usable model below")
+            return []
+        layer_end = end if end == float("inf") else (
+            time.time() + left / (self.num_stack_levels + 2 - level))
+        refs = ray.get(store.refs.remote())
+        width = stack_width(len(inputs), task.problem_type, task.n_classes)
+        problem = replace(setup.problem, n_features=setup.problem.n_features + width)
+        log.info("stacking layer %d: %d stackers on %d features + the predictions of %d "
+                 "models", level, len(stackers), setup.problem.n_features, len(inputs))
+        records = run_search(
+            arrays, replace(setup, problem=problem, deadline=layer_end), metric,
+            search_space(get_families(sorted({c["model"]["family"] for c in stackers}))),
+            RandomSearch(seed=self.seed + level, points_to_evaluate=stackers), plan,
+            storage, name, len(stackers), layer_end, store,
+            stack_refs=[refs[r.trial_id][0] for r in inputs], level=level,
+            inputs=[r.name for r in inputs])
+        for rec in records:
+            models.records[rec.name] = rec
+        return [r for r in records if r.ok]
+
+    def _start_ensemble(self, models: ModelSet, layer: list[ModelRecord], store,
+                        y: np.ndarray, name: str):
         metric = models.metric
-        ranked = sorted((r for r in models.usable() if r.trial_id),
+        ranked = sorted((r for r in layer if r.ok and r.trial_id),
                         key=lambda r: -metric.sign() * r.score_val)[:ENSEMBLE_CANDIDATES]
         if len(ranked) < 2:
             return None
-        t0 = time.time()
         task = store.select_ensemble.remote([r.trial_id for r in ranked], y, metric.name,
                                             models.task.problem_type, ENSEMBLE_ITERATIONS)
-        wait = None if deadline == float("inf") else max(0.5, deadline - time.time() - 0.3)
-        ready, _ = ray.wait([task], timeout=wait)
-        if not ready:
+        return name, ranked, task, time.time()
+
+    def _finish_ensemble(self, models: ModelSet, pending, deadline: float,
+                         level: int) -> str | None:
+        """Adds the weighted ensemble of one layer to ``models``; returns the name of that
+        layer's best model (its ensemble unless there was none or no time for it)."""
+        layer_best = None
+        if pending is not None:
+            name, ranked, task, t0 = pending
+            wait = None if deadline == float("inf") else max(0.5, deadline - time.time() - 0.3)
+            ready, _ = ray.wait([task], timeout=wait)
+            if ready:
+                sel = ray.get(task)
+                weights = {r.name: float(w) for r, w in zip(ranked, sel.weights) if w > 0}
+                members = [models.records[n] for n in weights]
+                models.records[name] = ModelRecord(
+                    name=name, family="ensemble", config={}, score_val=sel.score,
+                    fit_time_s=sum(m.fit_time_s for m in members) + (time.time() - t0),
+                    predict_time_s=sum(m.predict_time_s for m in members), weights=weights,
+                    stack_level=level)
+                return name
             ray.cancel(task)
-            log.info("skipped the ensemble: no time left for it")
-            return None
-        sel = ray.get(task)
-        weights = {r.name: float(w) for r, w in zip(ranked, sel.weights) if w > 0}
-        members = [models.records[n] for n in weights]
-        return ModelRecord(
-            name=ENSEMBLE_NAME, family="ensemble", config={}, score_val=sel.score,
-            fit_time_s=sum(m.fit_time_s for m in members) + (time.time() - t0),
-            predict_time_s=sum(m.predict_time_s for m in members), weights=weights)
+            log.info("skipped the layer-%d ensemble: no time left for it", level)
+        ranked = sorted((r for r in models.usable() if r.stack_level == level),
+                        key=lambda r: -models.metric.sign() * r.score_val)
+        return ranked[0].name if ranked else layer_best
+
+    def _choose_final(self, models: ModelSet, tops: list[str | None], X_hold, y_hold,
+                      deadline: float) -> dict[str, Any]:
+        """The model ``predict`` uses: the top layer's best, unless the holdout check shows
+        that stacking does not beat layer 1 (then layer 1's best)."""
+        tops = [t for t in tops if t is not None]
+        report: dict[str, Any] = {"levels_trained": max(models.records[t].stack_level
+                                                        for t in tops),
+                                  "holdout_rows": 0 if y_hold is None else len(y_hold),
+                                  "holdout_scores": {}, "final_model": tops[-1],
+                                  "reason": "no stacking" if len(tops) == 1 else
+                                  "top layer (no holdout check)"}
+        if len(tops) == 1 or X_hold is None:
+            return report
+        metric, cache = models.metric, {}
+        if time.time() > deadline:
+            report.update(final_model=tops[0], reason="no time left for the holdout check; "
+                          "kept layer 1")
+            return report
+        for t in (tops[0], tops[-1]):
+            report["holdout_scores"][t] = metric.score(
+                y_hold, models.predict(X_hold, t, cache), models.task.problem_type)
+        s1, s_top = report["holdout_scores"][tops[0]], report["holdout_scores"][tops[-1]]
+        if metric.sign() * s_top > metric.sign() * s1:
+            report["reason"] = "stacking beat layer 1 on the holdout"
+        else:
+            report.update(final_model=tops[0], reason="stacking did not beat layer 1 on the "
+                          "holdout; fell back to layer 1")
+        log.info("dynamic stacking: %s (%s %.5g vs %.5g on %d held-out rows)",
+                 report["reason"], metric.name, s_top, s1, len(y_hold))
+        return report
 
     # ------------------------------------------------------------- predict
     def _fitted(self) -> None:
@@ -338,16 +487,18 @@ class AutoML:
             records.append(copy)
         state = {"version": __version__, "label": self.label, "task": self.task_,
                  "preprocessor": self.preprocessor_, "records": records,
-                 "best_model": self.best_model_, "params": self._params(),
+                 "best_model": self.best_model_, "stacking": self.stacking_,
+                 "params": self._params(),
                  "fit_time_s": self.fit_time_s_}
         folder = save_folder(path, state, files, __version__)
         log.info("saved the predictor to %s", folder)
         return folder
 
     def _params(self) -> dict[str, Any]:
-        keys = ("label", "problem_type", "metric", "time_limit", "max_models", "num_folds",
-                "seed", "path", "address", "families", "hyperparameters", "searcher",
-                "scheduler", "verbosity")
+        keys = ("label", "problem_type", "metric", "time_limit", "max_models", "presets",
+                "num_folds", "num_stack_levels", "num_bag_sets", "dynamic_stacking", "seed",
+                "path", "address", "families", "hyperparameters", "searcher", "scheduler",
+                "verbosity")
         return {k: getattr(self, k) for k in keys}
 
     @classmethod
@@ -363,6 +514,7 @@ class AutoML:
         aml.task_, aml.preprocessor_ = state["task"], state["preprocessor"]
         aml.models_ = ModelSet(aml.task_, state["records"])
         aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
+        aml.stacking_ = state.get("stacking", {})
         return aml
 
     def __repr__(self) -> str:

@@ -27,7 +27,16 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--metric", default=None, help="e.g. roc_auc, log_loss, rmse, accuracy")
     fit.add_argument("--problem-type", default=None,
                      choices=["binary", "multiclass", "regression"])
-    fit.add_argument("--num-folds", type=int, default=5)
+    fit.add_argument("--presets", default=None,
+                     choices=["fast", "medium_quality", "best_quality"],
+                     help="quality preset (default medium_quality); best_quality stacks")
+    fit.add_argument("--num-folds", type=int, default=None, help="folds of bagging")
+    fit.add_argument("--num-stack-levels", type=int, default=None,
+                     help="stacking layers above the searched models")
+    fit.add_argument("--num-bag-sets", type=int, default=None,
+                     help="repeats of k-fold bagging (while time allows)")
+    fit.add_argument("--dynamic-stacking", default=None, choices=["on", "off"],
+                     help="keep the stack only if it beats layer 1 on a holdout")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--families", default=None,
                      help="comma-separated model families, e.g. lightgbm,xgboost")
@@ -58,7 +67,10 @@ def _fit(args) -> None:
     families = args.families.split(",") if args.families else None
     aml = AutoML(label=args.label, problem_type=args.problem_type, metric=args.metric,
                  time_limit=args.time_limit, max_models=args.max_models,
-                 num_folds=args.num_folds, seed=args.seed, path=args.path,
+                 presets=args.presets, num_folds=args.num_folds,
+                 num_stack_levels=args.num_stack_levels, num_bag_sets=args.num_bag_sets,
+                 dynamic_stacking=None if args.dynamic_stacking is None
+                 else args.dynamic_stacking == "on", seed=args.seed, path=args.path,
                  address=args.address, families=families, searcher=args.searcher,
                  scheduler=args.scheduler, verbosity=0 if args.quiet else 1)
     aml.fit(args.train)

@@ -1,7 +1,9 @@
 """Predictions and the leaderboard of a fitted (or loaded) raymlx predictor.
 
-A bagged model predicts the average of its fold models; an ensemble the weighted average of
-its members' predictions. Fold models are read from their pickle on first use and cached.
+A bagged model predicts the average of its fold models; a stacker first predicts with the
+lower-layer models it reads and appends those predictions to the features; an ensemble
+predicts the weighted average of its members' predictions. Fold models are read from their
+pickle on first use and cached.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import pandas as pd
 
 from raymlx.data import Task
 from raymlx.ensembles.bagging import predict_bag
+from raymlx.ensembles.stacking import stacked_features
 from raymlx.errors import InputError
 from raymlx.metrics import get_metric
 from raymlx.tuning import ModelRecord
 
-LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "fit_time_s",
-                       "predict_time_s", "config", "error", "note"]
+LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "stack_level",
+                       "fit_time_s", "predict_time_s", "config", "error", "note"]
 
 
 class ModelSet:
@@ -63,6 +66,10 @@ class ModelSet:
         rec = self.get(name)
         if rec.weights:
             out = sum(w * self.predict(X, m, cache) for m, w in rec.weights.items())
+        elif rec.inputs:
+            below = [self.predict(X, m, cache) for m in rec.inputs]
+            out = predict_bag(self.fold_models(name),
+                              stacked_features(X, below, self.task.problem_type))
         else:
             out = predict_bag(self.fold_models(name), X)
         cache[name] = out
@@ -76,7 +83,8 @@ class ModelSet:
         extras = [get_metric(m, self.task.problem_type) for m in extra_metrics or []]
         for rec in self.records.values():
             row = {"model": rec.name, "family": rec.family, "score_val": rec.score_val,
-                   "score_test": np.nan, "fit_time_s": rec.fit_time_s,
+                   "score_test": np.nan, "stack_level": rec.stack_level,
+                   "fit_time_s": rec.fit_time_s,
                    "predict_time_s": rec.predict_time_s,
                    "config": dict(rec.weights) if rec.weights else dict(rec.config),
                    "error": rec.error,

@@ -24,6 +24,7 @@ import ray
 from ray import tune
 
 from raymlx.ensembles.bagging import fit_bag
+from raymlx.ensembles.stacking import stacked_features
 from raymlx.metrics import get_metric
 from raymlx.models import FAMILIES
 from raymlx.models.base import Problem
@@ -64,6 +65,9 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
 
 def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: float) -> None:
     arrays = ray.get(data[0])  # {"X", "y", "fold"}: zero-copy views of the object store
+    X = arrays["X"]
+    if len(data) > 1 and data[1]:  # a stacker: the lower layer's out-of-fold predictions
+        X = stacked_features(X, ray.get(list(data[1])), setup.problem.problem_type)
     family = FAMILIES[config["model"]["family"]]
     params = config["model"].get("params", {})
     metric = get_metric(setup.metric, setup.problem.problem_type)
@@ -78,7 +82,7 @@ def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: floa
         tune.report({"score": partial, "family": family.name, "folds_done": folds_done,
                      "partial": True, "trial_time_s": time.time() - t0})
 
-    bag = fit_bag(family, params, setup.problem, arrays["X"], arrays["y"], arrays["fold"],
+    bag = fit_bag(family, params, setup.problem, X, arrays["y"], arrays["fold"],
                   setup.deadline, num_threads=setup.num_threads, seed=setup.seed,
                   on_fold=report_fold if setup.report_folds else None)
     score = metric.score(arrays["y"], bag.oof, setup.problem.problem_type)
@@ -96,7 +100,8 @@ def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: floa
                 "fit_time_s": bag.fit_time_s,
                 "predict_time_s": bag.predict_time_s,
                 "folds_cut_short": bag.truncated,
-                "folds_done": len(bag.models),
+                "folds_done": len(bag.models) // bag.repeats,
+                "repeats": bag.repeats,
                 "partial": False,
                 "trial_time_s": time.time() - t0,
             },

@@ -45,6 +45,9 @@ class ModelRecord:
     trial_id: str | None = None  # key of the out-of-fold predictions in the store
     folds_cut_short: int = 0  # folds whose learner stopped at its share of the time limit
     weights: dict[str, float] = field(default_factory=dict)  # ensembles only
+    stack_level: int = 1  # 1: trained on the features; L >= 2: also on layer L-1's predictions
+    inputs: list[str] = field(default_factory=list)  # stackers: the models they read
+    repeats: int = 1  # repeats of k-fold bagging done
 
     @property
     def ok(self) -> bool:
@@ -71,19 +74,27 @@ def run_search(
     search_deadline: float,
     store,
     scheduler: str | None = None,
+    stack_refs: list | None = None,
+    level: int = 1,
+    inputs: list[str] | None = None,
 ) -> list[ModelRecord]:
     """Runs the trials; returns a record per trial, in the order they were created.
+
+    A stacking layer (``level`` >= 2) passes ``stack_refs``, the ObjectRefs of the
+    out-of-fold predictions of the models named ``inputs``; its records are named
+    ``<family>_<n>_L<level>``.
 
     ``scheduler="asha"``: trials report after each fold and raymlx's ASHA (stopping rule,
     eta = 3) ends a configuration whose partial score is outside the top third of its rung;
     the budget is the number of folds done (rungs at 1, 3, ... folds, then all of them).
     """
-    num_folds = int(arrays["fold"].max()) + 1
+    num_folds = int(np.atleast_2d(arrays["fold"])[0].max()) + 1
     if scheduler is not None:
         setup = replace(setup, report_folds=True)
     data_ref = ray.put(arrays)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, data=[data_ref], store=store, setup=setup),
+        tune.with_parameters(run_trial, data=[data_ref, list(stack_refs or [])], store=store,
+                             setup=setup),
         {"cpu": plan.cpus_per_trial},
     )
     budget = None
@@ -130,8 +141,10 @@ def run_search(
         model_cfg = (res.config or {}).get("model", {})
         family = model_cfg.get("family", "?")
         counts[family] = counts.get(family, 0) + 1
-        rec = ModelRecord(name=f"{family}_{counts[family]}", family=family,
-                          config=model_cfg.get("params", {}))
+        suffix = f"_L{level}" if level > 1 else ""
+        rec = ModelRecord(name=f"{family}_{counts[family]}{suffix}", family=family,
+                          config=model_cfg.get("params", {}), stack_level=level,
+                          inputs=list(inputs or []))
         metrics = res.metrics or {}
         if res.error is None and metrics.get("error"):
             rec.error = metrics["error"]
@@ -146,6 +159,7 @@ def run_search(
             rec.models_path = os.path.join(res.checkpoint.path, MODELS_FILE)
             rec.trial_id = metrics.get("trial_id")
             rec.folds_cut_short = int(metrics.get("folds_cut_short", 0))
+            rec.repeats = int(metrics.get("repeats", 1))
         else:
             rec.error = _short_error(res.error) if res.error else "stopped at the time limit"
         records.append(rec)

@@ -14,8 +14,8 @@ from sklearn.metrics import roc_auc_score
 from raymlx import AutoML, FitError, InputError, LoadError
 from tests.conftest import make_binary_frame
 
-COLUMNS = ["model", "family", "score_val", "fit_time_s", "predict_time_s", "config", "error",
-           "note"]
+COLUMNS = ["model", "family", "score_val", "stack_level", "fit_time_s", "predict_time_s",
+           "config", "error", "note"]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ def saved(ray_session, tmp_path_factory):
     make_binary_frame(n=100, seed=7).to_csv(root / "test.csv", index=False)
     code = main(["fit", str(train), "--label", "target", "--output", str(root / "pred"),
                  "--max-models", "3", "--families", "lightgbm,linear,knn",
+                 "--num-folds", "3", "--num-stack-levels", "1", "--dynamic-stacking", "off",
                  "--path", str(root / "runs"), "--quiet"])
     assert code == 0
     return root
@@ -39,6 +40,7 @@ def test_leaderboard_with_test_data(saved, capsys):
     assert main(["leaderboard", str(saved / "pred"), "--test", str(saved / "test.csv")]) == 0
     text = capsys.readouterr().out
     assert "score_test" in text and "weighted_ensemble" in text and "lightgbm_1" in text
+    assert "weighted_ensemble_L2" in text and "lightgbm_1_L2" in text  # the stacking layer
 
 
 def test_errors_are_one_line_with_exit_status_2(tmp_path, capsys):

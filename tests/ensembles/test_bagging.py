@@ -5,7 +5,13 @@ import time
 import numpy as np
 import pytest
 
-from raymlx.ensembles.bagging import OutOfTime, assign_folds, fit_bag, predict_bag
+from raymlx.ensembles.bagging import (
+    OutOfTime,
+    assign_folds,
+    assign_repeated_folds,
+    fit_bag,
+    predict_bag,
+)
 from raymlx.models.base import Family, FoldEstimator, Problem
 
 UNSEEN = -999.0
@@ -77,3 +83,26 @@ def test_iterative_learners_share_the_time_left_and_finish_every_fold():
     elapsed = time.time() - t0
     assert len(bag.models) == 5 and bag.truncated == 5
     assert 0.9 <= elapsed <= 1.2  # each fold got about a fifth of the second
+
+
+def test_repeated_bagging_stays_out_of_fold_and_keeps_every_repeat():
+    X = np.arange(200, dtype=np.float32).reshape(100, 2)
+    y = np.arange(100, dtype=np.float64)
+    folds = assign_repeated_folds(np.zeros(100, dtype=np.int64), 5, False, 0, repeats=3)
+    assert folds.shape == (3, 100)
+    assert not np.array_equal(folds[0], folds[1])  # each repeat splits anew
+    bag = fit_bag(MEMORISER, {}, Problem("regression", 0, 2), X, y, folds, time.time() + 60)
+    assert bag.repeats == 3 and len(bag.models) == 15
+    assert np.all(bag.oof == UNSEEN)  # the mean of out-of-fold predictions only
+    # each training row is remembered by 4 of the 5 fold models of every repeat
+    assert np.allclose(predict_bag(bag.models, X), (12 * y + 3 * UNSEEN) / 15)
+
+
+def test_further_repeats_run_only_while_time_allows():
+    X = np.arange(40, dtype=np.float32).reshape(20, 2)
+    y = np.arange(20, dtype=np.float64)
+    folds = assign_repeated_folds(np.zeros(20, dtype=np.int64), 2, False, 0, repeats=5)
+    # a repeat takes ~0.4 s; after the first, 0.5 s are left: less than twice a repeat
+    bag = fit_bag(MEMORISER, {"sleep": 0.2}, Problem("regression", 0, 2), X, y, folds,
+                  time.time() + 0.9)
+    assert bag.repeats == 1 and len(bag.models) == 2
