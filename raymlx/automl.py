@@ -29,6 +29,7 @@ from raymlx.ensembles.stacking import (
     choose_inputs,
     choose_stackers,
     holdout_rows,
+    keep_stack,
     layer_share,
     stack_width,
 )
@@ -256,6 +257,8 @@ class AutoML:
         name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
         searcher = SEARCHERS[self.searcher](seed=self.seed, points_to_evaluate=portfolio)
         arrays = {"X": X, "y": y_enc, "fold": fold}
+        if X_hold is not None:  # every trial also predicts the held-out rows
+            arrays["X_hold"] = X_hold
         search_end = deadline - reserve
         if self.num_stack_levels and deadline != float("inf"):
             search_end = time.time() + (search_end - time.time()) * layer_share(
@@ -284,7 +287,7 @@ class AutoML:
             tops.append(self._finish_ensemble(models, pending, deadline, level))
         log.debug("ensembles done %.2f s before the deadline", deadline - time.time())
         self.task_, self.preprocessor_, self.models_ = task, pre, models
-        self.stacking_ = self._choose_final(models, tops, X_hold, y_hold, deadline)
+        self.stacking_ = self._choose_final(models, tops, store, y_hold)
         self.best_model_ = self.stacking_["final_model"]
         self.experiment_path_ = str(storage / name)
         self.oof_store_ = store
@@ -308,6 +311,7 @@ class AutoML:
         layer_end = end if end == float("inf") else (
             time.time() + left / (self.num_stack_levels + 2 - level))
         refs = ray.get(store.refs.remote())
+        holdout = ray.get(store.holdout_refs.remote()) if "X_hold" in arrays else {}
         width = stack_width(len(inputs), task.problem_type, task.n_classes)
         problem = replace(setup.problem, n_features=setup.problem.n_features + width)
         log.info("stacking layer %d: %d stackers on %d features + the predictions of %d "
@@ -317,7 +321,9 @@ class AutoML:
             search_space(get_families(sorted({c["model"]["family"] for c in stackers}))),
             RandomSearch(seed=self.seed + level, points_to_evaluate=stackers), plan,
             storage, name, len(stackers), layer_end, store,
-            stack_refs=[refs[r.trial_id][0] for r in inputs], level=level,
+            stack_refs=[refs[r.trial_id][0] for r in inputs],
+            holdout_refs=[holdout[r.trial_id][0] for r in inputs] if holdout else None,
+            level=level,
             inputs=[r.name for r in inputs])
         for rec in records:
             models.records[rec.name] = rec
@@ -359,10 +365,11 @@ class AutoML:
                         key=lambda r: -models.metric.sign() * r.score_val)
         return ranked[0].name if ranked else layer_best
 
-    def _choose_final(self, models: ModelSet, tops: list[str | None], X_hold, y_hold,
-                      deadline: float) -> dict[str, Any]:
+    def _choose_final(self, models: ModelSet, tops: list[str | None], store,
+                      y_hold: np.ndarray | None) -> dict[str, Any]:
         """The model ``predict`` uses: the top layer's best, unless the holdout check shows
-        that stacking does not beat layer 1 (then layer 1's best)."""
+        that stacking does not beat layer 1 (then layer 1's best). The check scores the
+        holdout predictions the trials stored, in the store actor: no model is loaded."""
         tops = [t for t in tops if t is not None]
         report: dict[str, Any] = {"levels_trained": max(models.records[t].stack_level
                                                         for t in tops),
@@ -370,24 +377,26 @@ class AutoML:
                                   "holdout_scores": {}, "final_model": tops[-1],
                                   "reason": "no stacking" if len(tops) == 1 else
                                   "top layer (no holdout check)"}
-        if len(tops) == 1 or X_hold is None:
+        if len(tops) == 1 or y_hold is None:
             return report
-        metric, cache = models.metric, {}
-        if time.time() > deadline:
-            report.update(final_model=tops[0], reason="no time left for the holdout check; "
-                          "kept layer 1")
-            return report
+        metric = models.metric
         for t in (tops[0], tops[-1]):
-            report["holdout_scores"][t] = metric.score(
-                y_hold, models.predict(X_hold, t, cache), models.task.problem_type)
+            rec = models.records[t]
+            weights = rec.weights or {t: 1.0}
+            report["holdout_scores"][t] = ray.get(store.score_holdout.remote(
+                {models.records[n].trial_id: w for n, w in weights.items()}, y_hold,
+                metric.name, models.task.problem_type))
         s1, s_top = report["holdout_scores"][tops[0]], report["holdout_scores"][tops[-1]]
-        if metric.sign() * s_top > metric.sign() * s1:
+        if s1 is None or s_top is None:
+            report.update(final_model=tops[0], reason="a model had no holdout predictions; "
+                          "kept layer 1")
+        elif keep_stack(s1, s_top, metric):
             report["reason"] = "stacking beat layer 1 on the holdout"
         else:
             report.update(final_model=tops[0], reason="stacking did not beat layer 1 on the "
                           "holdout; fell back to layer 1")
-        log.info("dynamic stacking: %s (%s %.5g vs %.5g on %d held-out rows)",
-                 report["reason"], metric.name, s_top, s1, len(y_hold))
+        log.info("dynamic stacking: %s (%s on %d held-out rows: %s)", report["reason"],
+                 metric.name, len(y_hold), report["holdout_scores"])
         return report
 
     # ------------------------------------------------------------- predict

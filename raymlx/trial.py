@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import ray
 from ray import tune
 
-from raymlx.ensembles.bagging import fit_bag
+from raymlx.ensembles.bagging import fit_bag, predict_bag
 from raymlx.ensembles.stacking import stacked_features
 from raymlx.metrics import get_metric
 from raymlx.models import FAMILIES
@@ -86,8 +86,15 @@ def _fit_and_report(config: dict, data: list, store, setup: TrialSetup, t0: floa
                   setup.deadline, num_threads=setup.num_threads, seed=setup.seed,
                   on_fold=report_fold if setup.report_folds else None)
     score = metric.score(arrays["y"], bag.oof, setup.problem.problem_type)
+    holdout = None
+    if "X_hold" in arrays:  # dynamic stacking: predict the held-out rows as at test time
+        X_hold = arrays["X_hold"]
+        if len(data) > 2 and data[2]:
+            X_hold = stacked_features(X_hold, ray.get(list(data[2])),
+                                      setup.problem.problem_type)
+        holdout = predict_bag(bag.models, X_hold)
     trial_id = tune.get_context().get_trial_id()
-    publish(store, trial_id, bag.oof)
+    publish(store, trial_id, bag.oof, holdout)
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, MODELS_FILE), "wb") as fh:
             pickle.dump(bag.models, fh, protocol=pickle.HIGHEST_PROTOCOL)

@@ -75,14 +75,16 @@ def run_search(
     store,
     scheduler: str | None = None,
     stack_refs: list | None = None,
+    holdout_refs: list | None = None,
     level: int = 1,
     inputs: list[str] | None = None,
 ) -> list[ModelRecord]:
     """Runs the trials; returns a record per trial, in the order they were created.
 
     A stacking layer (``level`` >= 2) passes ``stack_refs``, the ObjectRefs of the
-    out-of-fold predictions of the models named ``inputs``; its records are named
-    ``<family>_<n>_L<level>``.
+    out-of-fold predictions of the models named ``inputs`` (and ``holdout_refs``, their
+    predictions for the held-out rows, when ``arrays`` has ``X_hold``); its records are
+    named ``<family>_<n>_L<level>``.
 
     ``scheduler="asha"``: trials report after each fold and raymlx's ASHA (stopping rule,
     eta = 3) ends a configuration whose partial score is outside the top third of its rung;
@@ -93,7 +95,8 @@ def run_search(
         setup = replace(setup, report_folds=True)
     data_ref = ray.put(arrays)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, data=[data_ref, list(stack_refs or [])], store=store,
+        tune.with_parameters(run_trial, data=[data_ref, list(stack_refs or []),
+                                                   list(holdout_refs or [])], store=store,
                              setup=setup),
         {"cpu": plan.cpus_per_trial},
     )

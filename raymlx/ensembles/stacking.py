@@ -100,6 +100,11 @@ def holdout_rows(y: np.ndarray, stratify: bool, seed: int,
     return mask
 
 
+def keep_stack(layer1_score: float, top_score: float, metric: Metric) -> bool:
+    """Whether the stack's holdout score beats layer 1's; a tie keeps the simpler layer 1."""
+    return metric.sign() * top_score > metric.sign() * layer1_score
+
+
 def layer_share(levels: int) -> float:
     """Layer 1's share of the search time when ``levels`` stacking layers follow: each
     stacking layer trains a handful of fixed configurations, so it gets 0.4 of layer 1's

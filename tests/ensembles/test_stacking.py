@@ -2,7 +2,6 @@
 the holdout check falls back to layer 1, presets and the time limit hold."""
 
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ from raymlx.ensembles.stacking import (
     choose_inputs,
     choose_stackers,
     holdout_rows,
+    keep_stack,
     stack_columns,
     stack_width,
 )
@@ -137,36 +137,45 @@ def test_a_memoriser_cannot_win_through_stacking(ray_session, tmp_path):
     assert roc_auc_score(y, aml.predict_proba(test, model="knn_1_L2")["yes"]) < 0.62
 
 
-class _FixedModels:
-    """A ModelSet stand-in whose models predict fixed holdout arrays."""
+def _holdout_case(ray_session, l1_pred, top_pred):
+    """A store holding two models' holdout predictions, and the records naming them."""
+    from raymlx.oof_store import OutOfFoldStore
 
-    def __init__(self, preds, levels):
-        self.metric = get_metric("roc_auc", "binary")
-        self.task = SimpleNamespace(problem_type="binary")
-        self.records = {n: SimpleNamespace(stack_level=lv) for n, lv in levels.items()}
-        self._preds = preds
+    store = OutOfFoldStore.remote()
+    ray.get([store.put.remote("t1", np.zeros(4), l1_pred),
+             store.put.remote("t2", np.zeros(4), top_pred)])
+    records = [_rec("lin_1", "linear", 0.7), _rec("lin_1_L2", "linear", 0.9)]
+    records[0].trial_id, records[1].trial_id, records[1].stack_level = "t1", "t2", 2
+    records.append(ModelRecord(name="weighted_ensemble", family="ensemble", config={},
+                               weights={"lin_1": 1.0}))
+    records.append(ModelRecord(name="weighted_ensemble_L2", family="ensemble", config={},
+                               weights={"lin_1_L2": 1.0}, stack_level=2))
+    from raymlx.data import Task
+    from raymlx.predictor import ModelSet
 
-    def predict(self, X, name, cache=None):
-        return self._preds[name]
+    models = ModelSet(Task("t", "binary", "roc_auc", ["a", "b"]), records)
+    return AutoML(label="t")._choose_final(models, ["weighted_ensemble",
+                                                    "weighted_ensemble_L2"],
+                                           store, np.array([0, 0, 1, 1]))
 
 
-@pytest.mark.parametrize("stack_auc_higher,final", [(True, "ens_L2"), (False, "ens")])
-def test_dynamic_stacking_keeps_the_stack_only_when_it_wins_on_the_holdout(
-        stack_auc_higher, final):
-    y = np.array([0, 0, 1, 1])
-    good = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])  # AUC 1.0
-    poor = np.array([[0.4, 0.6], [0.8, 0.2], [0.3, 0.7], [0.9, 0.1]])  # AUC 0.5
-    preds = {"ens": poor, "ens_L2": good} if stack_auc_higher else {"ens": good,
-                                                                     "ens_L2": poor}
-    models = _FixedModels(preds, {"ens": 1, "ens_L2": 2})
-    report = AutoML(label="t")._choose_final(models, ["ens", "ens_L2"], np.zeros((4, 1)), y,
-                                             float("inf"))
-    assert report["final_model"] == final
-    assert report["holdout_rows"] == 4 and set(report["holdout_scores"]) == {"ens", "ens_L2"}
+GOOD = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])  # AUC 1.0
+POOR = np.array([[0.4, 0.6], [0.8, 0.2], [0.3, 0.7], [0.9, 0.1]])  # AUC 0.5
+
+
+def test_dynamic_stacking_keeps_the_stack_only_when_it_wins_on_the_holdout(ray_session):
+    report = _holdout_case(ray_session, POOR, GOOD)
+    assert report["final_model"] == "weighted_ensemble_L2"
+    assert report["holdout_scores"] == {"weighted_ensemble": 0.5, "weighted_ensemble_L2": 1.0}
+    assert report["holdout_rows"] == 4
+    report = _holdout_case(ray_session, GOOD, POOR)
+    assert report["final_model"] == "weighted_ensemble"
+    assert report["reason"].startswith("stacking did not beat layer 1")
     # a tie keeps layer 1, the simpler model
-    tie = _FixedModels({"ens": good, "ens_L2": good}, {"ens": 1, "ens_L2": 2})
-    assert AutoML(label="t")._choose_final(tie, ["ens", "ens_L2"], np.zeros((4, 1)), y,
-                                           float("inf"))["final_model"] == "ens"
+    assert _holdout_case(ray_session, GOOD, GOOD)["final_model"] == "weighted_ensemble"
+    auc, rmse = get_metric("roc_auc", "binary"), get_metric("rmse", "regression")
+    assert keep_stack(0.80, 0.81, auc) and not keep_stack(0.80, 0.79, auc)
+    assert keep_stack(2.0, 1.9, rmse) and not keep_stack(2.0, 2.0, rmse)
 
 
 def test_best_quality_stacks_checks_on_a_holdout_and_keeps_its_time_limit(ray_session,
@@ -180,7 +189,18 @@ def test_best_quality_stacks_checks_on_a_holdout_and_keeps_its_time_limit(ray_se
     assert aml.num_folds == 8 and aml.num_stack_levels == 1 and aml.num_bag_sets == 2
     report = aml.stacking_
     assert report["holdout_rows"] == 67 and report["levels_trained"] == 2, report
-    assert report["final_model"] in report["holdout_scores"]
+    scores = report["holdout_scores"]
+    assert set(scores) == {"weighted_ensemble", "weighted_ensemble_L2"}, report
+    # the trials' stored holdout predictions score the same as predicting the rows anew
+    held = frame.iloc[np.flatnonzero(holdout_rows(aml.task_.encode(frame["target"]), True,
+                                                  0))]
+    for name, value in scores.items():
+        assert aml.score(held, model=name) == pytest.approx(value, abs=1e-9)
+    expected = ("weighted_ensemble_L2" if keep_stack(scores["weighted_ensemble"],
+                                                     scores["weighted_ensemble_L2"],
+                                                     get_metric("roc_auc", "binary"))
+                else "weighted_ensemble")
+    assert report["final_model"] == expected == aml.best_model_
     board = aml.leaderboard(make_binary_frame(n=300, seed=8))
     assert (board.stack_level == 2).any() and board.score_test.notna().any()
 
