@@ -76,11 +76,13 @@ def test_scores(aml, test: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def run_raymlx(ds: Dataset, sp: Split, budget: float, work: Path) -> dict[str, Any]:
+def run_raymlx(ds: Dataset, sp: Split, budget: float, work: Path,
+               options: dict[str, Any] | None = None) -> dict[str, Any]:
     from raymlx import AutoML
 
     aml = AutoML(label=ds.label, problem_type=ds.task, metric=ds.metric, time_limit=budget,
-                 presets="best_quality", seed=0, path=work / "raymlx_runs", verbosity=0)
+                 seed=0, path=work / "raymlx_runs", verbosity=0,
+                 **{"presets": "best_quality", **(options or {})})
     t0 = time.perf_counter()
     aml.fit(sp.train)
     fit_s = time.perf_counter() - t0
@@ -209,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-rows", type=int, default=None)
     parser.add_argument("--memory-budget", type=float, default=180)
     parser.add_argument("--output", default=None)
+    parser.add_argument("--raymlx-options", default="{}",
+                        help='JSON of AutoML arguments, e.g. {"dynamic_stacking": false}')
+    parser.add_argument("--skip-autogluon", action="store_true")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {"machine": f"{platform.node()} {os.cpu_count()} CPUs", "python":
@@ -240,12 +245,15 @@ def main(argv: list[str] | None = None) -> int:
                 work = Path(tmp)
                 start_ray(args.num_cpus)
                 try:
-                    ours = run_raymlx(ds, sp, budget, work)
+                    ours = run_raymlx(ds, sp, budget, work,
+                                      json.loads(args.raymlx_options))
                 except Exception as exc:  # recorded in the table, the run goes on
                     ours = {"error": f"{type(exc).__name__}: {exc}"}
                 ray.shutdown()
-                ag = run_autogluon(ds, sp, budget, work, args.num_cpus)
+                ag = ({"error": "skipped"} if args.skip_autogluon
+                      else run_autogluon(ds, sp, budget, work, args.num_cpus))
             row = {"dataset": ds.name, "budget": budget, "metric": ds.metric,
+                   "raymlx_options": json.loads(args.raymlx_options),
                    "rows_train": len(sp.train), "raymlx": ours, "autogluon": ag}
             rows[(ds.name, budget)] = row
             print(markdown([row]).splitlines()[-1], flush=True)

@@ -2,9 +2,9 @@
 
 ``FAMILIES`` is ordered by how often each family tends to win on tables, with the slow MLP
 last. :data:`PORTFOLIO_ORDER` orders the built-in known-good configurations by value for
-time on small machines: the boosted trees first (they win most tables and are quick), then
-the cheap linear and k-NN models, then the slower forests and the MLP, which mostly add
-diversity to the ensemble.
+time on small machines: the boosted trees first (they win most tables; CatBoost, slower,
+after the quick LightGBM and XGBoost defaults), then the cheap linear and k-NN models, then
+the slower forests and the MLP, which mostly add diversity to the ensemble.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from typing import Any
 
 from raymlx.errors import InputError
 from raymlx.models.base import Family, FoldEstimator, Problem
+from raymlx.models.catboost import FAMILY as CATBOOST
 from raymlx.models.lightgbm import FAMILY as LIGHTGBM
 from raymlx.models.mlp import FAMILY as MLP
 from raymlx.models.sklearn import EXTRA_TREES, KNN, LINEAR, RANDOM_FOREST
 from raymlx.models.xgboost import FAMILY as XGBOOST
 
 FAMILIES: dict[str, Family] = {
-    f.name: f for f in (LIGHTGBM, XGBOOST, RANDOM_FOREST, EXTRA_TREES, LINEAR, KNN, MLP)
+    f.name: f for f in (LIGHTGBM, XGBOOST, CATBOOST, RANDOM_FOREST, EXTRA_TREES, LINEAR, KNN,
+                        MLP)
 }
 
 __all__ = ["FAMILIES", "Family", "FoldEstimator", "Problem", "get_families",
@@ -39,9 +41,9 @@ def get_families(names: list[str] | None = None) -> list[Family]:
 
 
 PORTFOLIO_ORDER: tuple[tuple[str, int], ...] = (
-    ("lightgbm", 0), ("xgboost", 0), ("lightgbm", 1), ("linear", 0), ("knn", 0),
-    ("xgboost", 1), ("random_forest", 0), ("extra_trees", 0), ("lightgbm", 2), ("mlp", 0),
-    ("random_forest", 1), ("extra_trees", 1), ("mlp", 1),
+    ("lightgbm", 0), ("xgboost", 0), ("lightgbm", 1), ("catboost", 0), ("linear", 0),
+    ("knn", 0), ("xgboost", 1), ("random_forest", 0), ("extra_trees", 0), ("mlp", 0),
+    ("lightgbm", 2), ("random_forest", 1), ("extra_trees", 1), ("mlp", 1),
 )
 
 

@@ -9,7 +9,7 @@ from raymlx.models import FAMILIES, get_families, portfolio_configs
 from raymlx.models.base import Problem
 from raymlx.searchers.space import has_domains, sample_config
 
-FAST = {"mlp": {"max_epochs": 15}}
+FAST = {"mlp": {"max_epochs": 15}, "catboost": {"n_estimators": 200}}
 
 
 def _data(problem_type, n=300, seed=0):
@@ -58,7 +58,7 @@ def test_class_missing_from_a_fold_gets_zero_probability(name):
     assert pred.shape == (100, 4) and np.all(pred[:, 3] == 0)
 
 
-@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "random_forest", "mlp"])
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "catboost", "random_forest", "mlp"])
 def test_iterative_learners_stop_at_the_deadline(name):
     X, y = _data("regression")
     fam = FAMILIES[name]
