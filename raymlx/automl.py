@@ -263,10 +263,14 @@ class AutoML:
         if self.num_stack_levels and deadline != float("inf"):
             search_end = time.time() + (search_end - time.time()) * layer_share(
                 self.num_stack_levels)
+        data_ref = ray.put(arrays)  # once, for every layer's trials
+        # the trials read the features from the object store; the driver keeps the rest
+        arrays = {k: v for k, v in arrays.items() if k != "X"}
+        del X
         records = run_search(
             arrays, replace(setup, deadline=search_end), metric, search_space(families),
             searcher, plan, storage, name, max_models, search_end, store,
-            scheduler=self.scheduler)
+            scheduler=self.scheduler, data_ref=data_ref)
         models = ModelSet(task, records)
         if not models.usable():
             errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
@@ -278,8 +282,8 @@ class AutoML:
         tops = [self._finish_ensemble(models, pending, deadline, level=1)]
         layer = records
         for level in range(2, self.num_stack_levels + 2):
-            layer = self._stack_layer(level, layer, models, arrays, setup, plan, storage,
-                                      f"{name}-L{level}", store, deadline - reserve)
+            layer = self._stack_layer(level, layer, models, arrays, data_ref, setup, plan,
+                                      storage, f"{name}-L{level}", store, deadline - reserve)
             if not layer:
                 break
             pending = self._start_ensemble(models, layer, store, y_enc,
@@ -298,8 +302,8 @@ class AutoML:
         return self
 
     def _stack_layer(self, level: int, below: list[ModelRecord], models: ModelSet,
-                     arrays: dict, setup: TrialSetup, plan, storage: Path, name: str, store,
-                     end: float) -> list[ModelRecord]:
+                     arrays: dict, data_ref, setup: TrialSetup, plan, storage: Path, name: str,
+                     store, end: float) -> list[ModelRecord]:
         """Trains stacking layer ``level`` on ``below``'s out-of-fold predictions."""
         metric, task = models.metric, models.task
         inputs, stackers = choose_inputs(below, metric), choose_stackers(below, metric)
@@ -323,7 +327,7 @@ class AutoML:
             storage, name, len(stackers), layer_end, store,
             stack_refs=[refs[r.trial_id][0] for r in inputs],
             holdout_refs=[holdout[r.trial_id][0] for r in inputs] if holdout else None,
-            level=level,
+            level=level, data_ref=data_ref,
             inputs=[r.name for r in inputs])
         for rec in records:
             models.records[rec.name] = rec

@@ -267,12 +267,17 @@ class TablePreprocessor:
         return _Column(name, "datetime", parts=parts)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """The float32 feature matrix for ``X`` (which must hold every training column)."""
+        """The float32 feature matrix for ``X`` (which must hold every training column).
+
+        The matrix is allocated once and filled column by column, so the driver's transient
+        memory is one column's conversion, not a float64 copy of the whole table."""
         missing = [c.name for c in self.columns_ if c.name not in X.columns]
         if missing:
             raise InputError(f"the data lacks columns the model was trained on: {missing}")
-        blocks = []
-        for c in self.columns_:
+        widths = [len(c.parts) + 1 if c.kind == "datetime" else 1 for c in self.columns_]
+        out = np.empty((len(X), sum(widths)), dtype=np.float32)
+        pos = 0
+        for c, width in zip(self.columns_, widths):
             col = X[c.name]
             if c.kind == "numeric":
                 if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
@@ -282,25 +287,29 @@ class TablePreprocessor:
                     v = v.to_numpy(dtype=np.float64, na_value=np.nan)
                 if np.isinf(v).any():
                     raise InputError(f"column {c.name!r} has infinite values")
-                blocks.append(v[:, None])
+                block = v
             elif c.kind == "bool":
                 v = col.map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0})
-                blocks.append(pd.to_numeric(v, errors="coerce").to_numpy(np.float64)[:, None])
+                block = pd.to_numeric(v, errors="coerce").to_numpy(np.float64)
             elif c.kind == "category":
                 # codes rank categories by training frequency; unseen, rare (beyond the top
                 # max_categories) and missing values are all NaN, which models treat as missing
-                text = col.astype("string").to_numpy(dtype=object, na_value=None)
-                codes = pd.Index(c.categories).get_indexer(text).astype(np.float64)
+                # (matched as pandas strings: no Python object per row, which the driver's
+                # allocator would keep after a million-row table)
+                codes = pd.Index(list(c.categories), dtype="string").get_indexer(
+                    col.astype("string")).astype(np.float64)
                 codes[codes < 0] = np.nan
-                blocks.append(codes[:, None])
+                block = codes
             else:
                 d = _parse_dates(col.astype("string")) if not pd.api.types.is_datetime64_any_dtype(
                     col) else pd.to_datetime(col)
                 parts = [getattr(d.dt, p).astype("float64").to_numpy() for p in c.parts]
                 days = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
                 parts.append(days.astype("float64").to_numpy())
-                blocks.append(np.column_stack(parts))
-        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+                block = np.column_stack(parts)
+            out[:, pos:pos + width] = block.reshape(len(X), width)
+            pos += width
+        return out
 
 
 def _is_row_index(col: pd.Series) -> bool:

@@ -78,13 +78,15 @@ def run_search(
     holdout_refs: list | None = None,
     level: int = 1,
     inputs: list[str] | None = None,
+    data_ref: ray.ObjectRef | None = None,
 ) -> list[ModelRecord]:
     """Runs the trials; returns a record per trial, in the order they were created.
 
     A stacking layer (``level`` >= 2) passes ``stack_refs``, the ObjectRefs of the
     out-of-fold predictions of the models named ``inputs`` (and ``holdout_refs``, their
     predictions for the held-out rows, when ``arrays`` has ``X_hold``); its records are
-    named ``<family>_<n>_L<level>``.
+    named ``<family>_<n>_L<level>``. ``data_ref``: ``arrays`` already in the object store
+    (a fit with stacking layers puts them once for all layers).
 
     ``scheduler="asha"``: trials report after each fold and raymlx's ASHA (stopping rule,
     eta = 3) ends a configuration whose partial score is outside the top third of its rung;
@@ -93,7 +95,7 @@ def run_search(
     num_folds = int(np.atleast_2d(arrays["fold"])[0].max()) + 1
     if scheduler is not None:
         setup = replace(setup, report_folds=True)
-    data_ref = ray.put(arrays)
+    data_ref = data_ref if data_ref is not None else ray.put(arrays)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, data=[data_ref, list(stack_refs or []),
                                                    list(holdout_refs or [])], store=store,
