@@ -5,18 +5,23 @@ Every searcher is driven the same way, sequentially, through its own ask/tell in
 (no Tune runtime, so the numbers measure the search and not the trial launcher): ours and
 Tune's ``HyperOptSearch`` through ``Searcher.suggest`` / ``on_trial_complete``, Tune's
 random sampling through ``generate_variants`` (what ``BasicVariantGenerator`` uses), and
-Optuna's ``TPESampler`` / ``GPSampler`` through ``study.ask`` / ``study.tell``.
+Optuna's ``TPESampler`` / ``GPSampler`` through ``study.ask`` / ``study.tell``, and Tune's
+``TuneBOHB`` (HpBandSter's BOHB) with every result told at one budget, as raymlx's
+``BOHBSearch`` is used here.
 
 Reported per problem and searcher: the median simple regret (best loss found minus the
 optimum) over the seeds after 25, 50 and 100 evaluations, a one-sided Mann-Whitney U test
 of the final regrets against raymlx's random search (p < 0.05 means significantly better),
-and the mean milliseconds per suggestion over the last ten suggestions. For the LightGBM
+the same test against the best peer (the non-raymlx searcher with the lowest median final
+regret; p < 0.05 means significantly worse) and against the best peer of the same kind
+(TPE: Optuna's TPE or Tune's HyperOpt; GP: Optuna's GP; BOHB: Tune's BOHB), and the mean
+milliseconds per suggestion over the last ten suggestions. For the LightGBM
 objective (validation log loss on wine quality, red, as binary "quality >= 6") the optimum
 is unknown: its regret is measured against the best loss any run found.
 
 Reproduce::
 
-    .venv/bin/pip install -c constraints.txt optuna
+    make bench-hpo      # installs the [bench] extra (optuna, hpbandster), runs the default
     .venv/bin/python benchmarks/hpo.py --seeds 10 --evals 100
     .venv/bin/python benchmarks/hpo.py --seeds 3 --evals 50 --problems branin,mixed   # smoke
 """
@@ -49,6 +54,10 @@ from raymlx.searchers import (  # noqa: E402
 )
 
 CHECKPOINTS = (25, 50, 100)
+# the peers that implement the same method as one of ours
+SAME_KIND_PEERS = {"raymlx_tpe": ("optuna_tpe", "tune_hyperopt"),
+                   "raymlx_tpe_independent": ("optuna_tpe", "tune_hyperopt"),
+                   "raymlx_gp": ("optuna_gp",), "raymlx_bohb": ("tune_bohb",)}
 
 
 # ---------------------------------------------------------------- problems
@@ -157,6 +166,25 @@ def _tune_hyperopt(space, f, seed, n):
     return _drive(HyperOptSearch(metric="loss", mode="min", random_state_seed=seed), space, f, n)
 
 
+def _tune_bohb(space, f, seed, n):
+    """Tune's ``TuneBOHB`` (HpBandSter's BOHB model) on one budget: every result is told
+    at budget 1, as ``HyperBandForBOHB`` would with ``max_t=1``."""
+    from ray.tune.search.bohb import TuneBOHB
+
+    np.random.seed(seed)  # HpBandSter draws its random fraction from numpy's global state
+    searcher = TuneBOHB(metric="loss", mode="min", seed=seed)
+    searcher.set_search_properties("loss", "min", space)
+    losses, times = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        cfg = searcher.suggest(str(i))
+        times.append(time.perf_counter() - t0)
+        losses.append(f(cfg))
+        searcher.on_trial_result(str(i), {"loss": losses[-1], "hyperband_info": {"budget": 1.0}})
+        searcher.on_trial_complete(str(i), result={"loss": losses[-1]})
+    return losses, times
+
+
 def _optuna(kind: str):
     def run(space, f, seed, n):
         import optuna
@@ -192,12 +220,14 @@ def _optuna_distribution(d):
 SEARCHERS: dict[str, Callable] = {
     "raymlx_random": _ours(RandomSearch),
     "raymlx_tpe": _ours(TPESearch),
+    "raymlx_tpe_independent": _ours(TPESearch, multivariate=False),
     "raymlx_gp": _ours(GPSearch),
     "raymlx_bohb": _ours(BOHBSearch),
     "raymlx_evolution": _ours(EvolutionSearch, population_size=20, sample_size=5),
     "raymlx_rl": _ours(RLSearch),
     "tune_random": _tune_random,
     "tune_hyperopt": _tune_hyperopt,
+    "tune_bohb": _tune_bohb,
     "optuna_tpe": _optuna("tpe"),
     "optuna_gp": _optuna("gp"),
 }
@@ -246,25 +276,49 @@ def _summarise(runs: dict, best: float, relative: bool) -> dict:
         row["ms_per_suggestion_last10"] = float(np.mean([np.mean(t[-10:]) for _, t in seeds])
                                                 * 1000)
         finals[s] = regrets[:, -1]
+        row["final_regret_per_seed"] = [float(r) for r in regrets[:, -1]]
         out["searchers"][s] = row
     base = finals.get("raymlx_random")
     for s, final in finals.items():
         if base is not None and s != "raymlx_random":
             p = mannwhitneyu(final, base, alternative="less").pvalue
             out["searchers"][s]["p_better_than_random"] = float(p)
+    peers = {s: f for s, f in finals.items() if not s.startswith("raymlx_")}
+    if peers:
+        peer = min(peers, key=lambda s: float(np.median(peers[s])))
+        out["best_peer"] = peer
+        for s, final in finals.items():
+            if s.startswith("raymlx_"):
+                p = mannwhitneyu(final, peers[peer], alternative="greater").pvalue
+                out["searchers"][s]["p_worse_than_best_peer"] = float(p)
+    for s, kinds in SAME_KIND_PEERS.items():
+        present = [k for k in kinds if k in finals]
+        if s in finals and present:
+            peer = min(present, key=lambda k: float(np.median(finals[k])))
+            p = mannwhitneyu(finals[s], finals[peer], alternative="greater").pvalue
+            out["searchers"][s]["same_kind_peer"] = peer
+            out["searchers"][s]["p_worse_than_same_kind_peer"] = float(p)
     return out
 
 
 def _print(name: str, summary: dict) -> None:
     rows = summary["searchers"]
     cols = [c for c in next(iter(rows.values())) if c.startswith("median_regret")]
-    print(f"\n### {name}\n")
-    print("| searcher | " + " | ".join(cols) + " | p vs random | ms/suggestion |")
-    print("|---" * (len(cols) + 3) + "|")
+    print(f"\n### {name} (best peer: {summary.get('best_peer', '-')})\n")
+    print("| searcher | " + " | ".join(cols) + " | p better than random"
+          " | p worse than best peer | p worse than same-kind peer | ms/suggestion |")
+    print("|---" * (len(cols) + 5) + "|")
+
+    def fmt(p):
+        return "" if p is None else f"{p:.3g}"
+
     for s, r in rows.items():
-        p = r.get("p_better_than_random")
         print(f"| {s} | " + " | ".join(f"{r[c]:.4g}" for c in cols)
-              + f" | {'' if p is None else f'{p:.3g}'} | {r['ms_per_suggestion_last10']:.1f} |")
+              + f" | {fmt(r.get('p_better_than_random'))}"
+              + f" | {fmt(r.get('p_worse_than_best_peer'))}"
+              + (f" | {fmt(r['p_worse_than_same_kind_peer'])} ({r['same_kind_peer']})"
+                 if "same_kind_peer" in r else " | ")
+              + f" | {r['ms_per_suggestion_last10']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--families", default=None,
                      help="comma-separated model families, e.g. lightgbm,xgboost")
-    fit.add_argument("--searcher", default="random",
-                     choices=["random", "tpe", "gp", "evolution", "rl", "auto"],
+    fit.add_argument("--searcher", default="auto",
+                     choices=["auto", "random", "tpe", "gp", "evolution", "rl"],
                      help="what proposes configurations after the portfolio")
     fit.add_argument("--scheduler", default=None, choices=["asha"],
                      help="stop poor configurations after one fold (ASHA over folds)")

@@ -195,6 +195,13 @@ def test_a_model_based_searcher_continues_after_the_portfolio(ray_session, binar
     assert len(searched) == 4  # the portfolio's two, then four from the searcher
 
 
+def test_the_default_searcher_after_the_portfolio_is_tpe():
+    from raymlx.automl import SEARCHERS
+    from raymlx.searchers import TPESearch
+
+    assert AutoML(label="target").searcher == "auto" and SEARCHERS["auto"] is TPESearch
+
+
 def test_asha_over_folds_stops_poor_configurations_after_one_fold(ray_session, binary_frame,
                                                                   tmp_path):
     good = [{"C": 1.0, "alpha": 1.0}] * 3

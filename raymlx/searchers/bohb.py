@@ -21,14 +21,12 @@ numpy/scipy only: no hpbandster or ConfigSpace (unmaintained; Tune's TuneBOHB ne
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from scipy.stats import truncnorm
 
 from raymlx.searchers.base import SpaceSearcher
-from raymlx.searchers.encoding import SpaceEncoder, from_unit, unit_scale
-from raymlx.searchers.space import build_config, categories_of, get_path, infer_trace
+from raymlx.searchers.encoding import DecisionVectors
 from raymlx.validation import check_int, check_number
 
 
@@ -55,35 +53,16 @@ class BOHBSearch(SpaceSearcher):
         self.observations: dict[float, dict[str, tuple[np.ndarray, float]]] = {}
         # True once BOHBScheduler takes over: it reports each rung result with its budget
         self.budgets_from_scheduler = False
-        self._vars: list | None = None
+        self._vectors: DecisionVectors | None = None
 
     # -- representation: one variable per decision (categorical index or [0, 1] number)
-    def _variables(self) -> list:
-        if self._vars is None:
-            enc = SpaceEncoder(self._space)
-            self._vars = [(kind, path, cond, dom) for kind, path, cond, dom, _ in enc.leaves]
-        return self._vars
-
-    def _vector(self, config: Any, trace: dict | None) -> np.ndarray:
-        trace = trace if trace is not None else infer_trace(self._space, config) or {}
-        x = np.full(len(self._variables()), np.nan)
-        for j, (kind, path, cond, dom) in enumerate(self._variables()):
-            if not all(trace.get(p) == i for p, i in cond):
-                continue
-            if kind == "choice":
-                x[j] = trace.get(path, np.nan)
-            else:
-                try:
-                    x[j] = unit_scale(dom, get_path(config, path))
-                except (KeyError, IndexError):
-                    pass
-        return x
+    def _codec(self) -> DecisionVectors:
+        if self._vectors is None:
+            self._vectors = DecisionVectors(self._space)
+        return self._vectors
 
     def _cardinality(self, j: int) -> int:
-        kind, _, _, dom = self._variables()[j]
-        if kind != "choice":
-            return 0
-        return len(categories_of(dom))
+        return int(self._codec().cardinalities[j])
 
     def _impute(self, X: np.ndarray) -> np.ndarray:
         X = X.copy()
@@ -103,7 +82,9 @@ class BOHBSearch(SpaceSearcher):
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         if result and not error and not self.budgets_from_scheduler:
-            self._record(trial_id, result)
+            # a final result without a budget (plain ask/tell use) counts at one budget, 1
+            budget = None if self.budget_attr in result else 1.0
+            self._record(trial_id, result, budget)
         super().on_trial_complete(trial_id, result, error)
 
     def record_at_budget(self, trial_id: str, result: dict, budget: float) -> None:
@@ -119,13 +100,13 @@ class BOHBSearch(SpaceSearcher):
             return
         budget = float(budget)
         loss = float(value) if self._mode != "max" else -float(value)
-        x = self._vector(*live)
+        x = self._codec().vector(*live)
         self.observations.setdefault(budget, {})[trial_id] = (x, loss)
 
     # -- the model
     def model_budget(self) -> float | None:
         """The largest budget with enough observations for both densities, or None."""
-        d = len(self._variables())
+        d = self._codec().n_dims
         for budget in sorted(self.observations, reverse=True):
             n = len(self.observations[budget])
             n_good = max(d + 1, int(self.top_n_percent * n) // 100)
@@ -134,7 +115,7 @@ class BOHBSearch(SpaceSearcher):
         return None
 
     def _split(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
-        d = len(self._variables())
+        d = self._codec().n_dims
         obs = list(self.observations[budget].values())
         X = self._impute(np.array([x for x, _ in obs]))
         order = np.argsort([loss for _, loss in obs], kind="stable")
@@ -183,17 +164,4 @@ class BOHBSearch(SpaceSearcher):
                                                 random_state=self._rng)
         score = self.density(cands, good, bw_good) / np.maximum(
             self.density(cands, bad, bw_bad), 1e-32)
-        return self._decode(cands[int(np.argmax(score))])
-
-    def _decode(self, x: np.ndarray) -> tuple[Any, dict]:
-        index = {(path, cond): j for j, (_, path, cond, _) in enumerate(self._variables())}
-
-        def choose(path, cond, n):
-            return int(x[index[(path, cond)]]) % n
-
-        def number(path, cond, domain):
-            return from_unit(domain, float(x[index[(path, cond)]]))
-
-        trace: dict = {}
-        return build_config(self._space, choose, number, trace), trace
-
+        return self._codec().decode(cands[int(np.argmax(score))])

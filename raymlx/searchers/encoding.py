@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from ray.tune.search.sample import Domain, Float, Integer
 
-from raymlx.searchers.space import categories_of, get_path, infer_trace, is_choice
+from raymlx.searchers.space import build_config, categories_of, get_path, infer_trace, is_choice
 
 INACTIVE = 0.5
 
@@ -105,3 +105,60 @@ def from_unit(domain: Float | Integer, u: float) -> float | int:
         top = hi if q else hi - 1  # randint / lograndint exclude the upper bound
         return int(min(max(round(value), lo), top))
     return float(min(max(value, lo), hi))
+
+
+class DecisionVectors:
+    """Configurations as one number per *decision*, for the density-based searchers.
+
+    A choice is its category index; a numeric leaf its [0, 1] value (:func:`unit_scale`);
+    a leaf the configuration does not use is NaN. Unlike :class:`SpaceEncoder`'s one-hot
+    vectors, these keep a categorical decision in one column, which is what a kernel
+    density over categories needs (BOHB, multivariate TPE).
+    """
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        enc = SpaceEncoder(space)
+        self.variables = [(kind, path, cond, dom) for kind, path, cond, dom, _ in enc.leaves]
+        self.cardinalities = np.array(
+            [len(categories_of(dom)) if kind == "choice" else 0
+             for kind, _, _, dom in self.variables], dtype=int)
+        self._index = {(path, cond): j for j, (_, path, cond, _) in enumerate(self.variables)}
+
+    @property
+    def n_dims(self) -> int:
+        return len(self.variables)
+
+    def vector(self, config: Any, trace: dict | None = None) -> np.ndarray:
+        trace = trace if trace is not None else infer_trace(self.space, config) or {}
+        x = np.full(self.n_dims, np.nan)
+        for j, (kind, path, cond, dom) in enumerate(self.variables):
+            if not all(trace.get(p) == i for p, i in cond):
+                continue
+            if kind == "choice":
+                x[j] = trace.get(path, np.nan)
+            else:
+                try:
+                    x[j] = unit_scale(dom, get_path(config, path))
+                except (KeyError, IndexError):
+                    pass
+        return x
+
+    def decode(self, x: np.ndarray) -> tuple[Any, dict]:
+        """The configuration a full vector describes (numbers rounded onto their grids)."""
+        def choose(path, cond, n):
+            return int(x[self._index[(path, cond)]]) % n
+
+        def number(path, cond, domain):
+            return from_unit(domain, float(x[self._index[(path, cond)]]))
+
+        trace: dict = {}
+        return build_config(self.space, choose, number, trace), trace
+
+    def random(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` full vectors drawn uniformly: numbers in [0, 1], choices as indices
+        (uniform in log space for log domains, as Tune's own samplers are)."""
+        out = rng.random((size, self.n_dims))
+        for j in np.flatnonzero(self.cardinalities):
+            out[:, j] = rng.integers(self.cardinalities[j], size=size)
+        return out

@@ -10,21 +10,35 @@ categoricals one-hot, inactive leaves of conditional spaces at a fixed value.
 Acquisition: expected improvement for minimisation, EI = (f* - mu - xi) Phi(z) + sigma phi(z)
 with z = (f* - mu - xi) / sigma. It is maximised over candidates that are *valid
 configurations*: samples from the prior plus one-decision mutations of the best ones seen,
-so categorical and integer values are never rounded from a relaxed optimum. Pending trials
-(asynchronous runs) enter the GP as fantasies at the mean observed loss (a constant liar),
-so parallel suggestions spread out. The first ``n_startup`` suggestions are random.
+so categorical and integer values are never rounded from a relaxed optimum. The
+``n_refine`` best candidates are then polished by L-BFGS-B on log EI over their continuous
+leaves (choices, integers and quantized values stay as they are): random candidates alone
+cannot place a point precisely once the model is sharp. The kernel's hyperparameters are
+warm-started from the previous fit, with a random restart every ``restart_every`` fits
+(every fit by default: on Hartmann-6 a warm start alone got stuck early, median regret 0.13
+against 0.005 at 50 evaluations). Pending trials (asynchronous runs) enter the GP as
+fantasies at the mean observed loss (a constant liar), so parallel suggestions spread out.
+The first ``n_startup`` suggestions are random.
+
+Cost: each suggestion refits the GP (cubic in observations, a lengthscale per encoded
+dimension). Measured here: 0.1-0.3 s at 100 observations on 2-6 dimensions, but 1 s at 50 and
+2.5 s at 100 observations on AutoML's conditional space (72 encoded dimensions). That is why
+``AutoML(searcher="auto")`` uses TPE, not this searcher.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
+from ray.tune.search.sample import Float
+from scipy.optimize import minimize
 from scipy.stats import norm
 
 from raymlx.searchers.base import SpaceSearcher
-from raymlx.searchers.encoding import SpaceEncoder
-from raymlx.searchers.space import infer_trace, mutate
+from raymlx.searchers.encoding import DecisionVectors, SpaceEncoder, from_unit
+from raymlx.searchers.space import infer_trace, mutate, set_path
 from raymlx.validation import check_int
 
 
@@ -42,16 +56,24 @@ class GPSearch(SpaceSearcher):
 
     def __init__(self, metric=None, mode=None, seed=None, points_to_evaluate=None,
                  space=None, n_startup: int = 10, n_candidates: int = 500, xi: float = 0.0,
-                 max_observations: int = 500) -> None:
+                 max_observations: int = 500, n_refine: int = 3,
+                 restart_every: int = 1) -> None:
         check_int("n_startup", n_startup, 2)
         check_int("n_candidates", n_candidates, 1)
         check_int("max_observations", max_observations, 2)
+        check_int("n_refine", n_refine, 0)
+        check_int("restart_every", restart_every, 1)
         super().__init__(metric, mode, seed, points_to_evaluate, space)
         self.n_startup = n_startup
         self.n_candidates = n_candidates
         self.xi = xi
         self.max_observations = max_observations
+        self.n_refine = n_refine
+        self.restart_every = restart_every
+        self._theta: np.ndarray | None = None  # the last fit's kernel hyperparameters
+        self._n_fits = 0
         self._encoder: SpaceEncoder | None = None
+        self._vectors: DecisionVectors | None = None
         self._X: list[np.ndarray] = []  # encodings of self.history's configs, same order
 
     def encoder(self) -> SpaceEncoder:
@@ -72,15 +94,24 @@ class GPSearch(SpaceSearcher):
         kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
             length_scale=np.full(X.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2), nu=2.5
         ) + WhiteKernel(1e-4, (1e-8, 1e-1))
-        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=1,
+        restart = self._theta is None or self._n_fits % self.restart_every == 0
+        if self._theta is not None and len(self._theta) == len(kernel.theta):
+            kernel = kernel.clone_with_theta(self._theta)
+        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True,
+                                      n_restarts_optimizer=1 if restart else 0,
                                       random_state=int(self._rng.integers(2**31 - 1)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence notes from L-BFGS on tiny data
             gp.fit(X, y)
+        self._theta = gp.kernel_.theta
+        self._n_fits += 1
         return gp
 
     def _candidates(self) -> list[tuple]:
-        out = [self._sample() for _ in range(self.n_candidates // 2)]
+        if self._vectors is None:
+            self._vectors = DecisionVectors(self._space)
+        draws = self._vectors.random(self._rng, self.n_candidates // 2)
+        out = [self._vectors.decode(x) for x in draws]
         order = np.argsort(self._losses())[:10]
         configs = [c for c, _ in self.history]
         for i in range(self.n_candidates - len(out)):
@@ -106,5 +137,43 @@ class GPSearch(SpaceSearcher):
         cands = self._candidates()
         Xc = np.array([self.encoder().encode(c, t) for c, t in cands])
         mu, sigma = gp.predict(Xc, return_std=True)
-        ei = expected_improvement(mu, sigma, float(losses.min()), self.xi)
+        best = float(losses.min())
+        ei = expected_improvement(mu, sigma, best, self.xi)
+        top = np.argsort(-ei, kind="stable")[: self.n_refine]
+        polished = [self.refine(gp, *cands[i], best) for i in top]
+        for i, (config, trace, value) in zip(top, polished):
+            if value > ei[i]:
+                cands[i], ei[i] = (config, trace), value
         return cands[int(np.argmax(ei))]
+
+    def refine(self, gp, config, trace: dict, best: float) -> tuple:
+        """``config`` with its continuous leaves moved by L-BFGS-B to a local maximum of log
+        EI, its trace, and the EI there. Gradients are forward differences, all the
+        perturbed points predicted in one call."""
+        enc = self.encoder()
+        x0 = enc.encode(config, trace)
+        leaves = [(path, dom, col) for kind, path, cond, dom, col in enc.leaves
+                  if kind == "number" and isinstance(dom, Float)
+                  and not getattr(dom.get_sampler(), "q", None)
+                  and all(trace.get(p) == i for p, i in cond)]
+        cols = [col for _, _, col in leaves]
+        if not cols:
+            return config, trace, -np.inf
+        h = 1e-6
+
+        def neg_log_ei(u: np.ndarray) -> tuple[float, np.ndarray]:
+            step = np.where(u + h <= 1.0, h, -h)
+            U = np.repeat(x0[None, :], len(cols) + 1, axis=0)
+            U[:, cols] = u
+            U[np.arange(1, len(cols) + 1), cols] += step
+            mu, sd = gp.predict(U, return_std=True)
+            v = -np.log(np.maximum(expected_improvement(mu, sd, best, self.xi), 1e-300))
+            return float(v[0]), (v[1:] - v[0]) / step
+
+        res = minimize(neg_log_ei, x0[cols], jac=True, method="L-BFGS-B",
+                       bounds=[(0.0, 1.0)] * len(cols), options={"maxiter": 30})
+        child = copy.deepcopy(config)
+        for (path, dom, _), u in zip(leaves, res.x):
+            set_path(child, path, from_unit(dom, u))
+        mu, sd = gp.predict(enc.encode(child, trace)[None, :], return_std=True)
+        return child, trace, float(expected_improvement(mu, sd, best, self.xi)[0])

@@ -69,3 +69,15 @@ def test_model_proposals_concentrate_where_the_good_points_are():
 def test_arguments_are_checked():
     with pytest.raises(InputError, match="random_fraction=2 is invalid"):
         BOHBSearch(random_fraction=2)
+
+
+def test_results_without_a_budget_still_build_the_model():
+    # plain ask/tell (no training_iteration in the result): one budget, and the KDE is used
+    s = BOHBSearch(metric="loss", mode="min", seed=0, random_fraction=0.0)
+    s.set_search_properties("loss", "min", {"x": tune.uniform(0, 1), "y": tune.uniform(0, 1)})
+    for i in range(40):
+        cfg = s.suggest(str(i))
+        s.on_trial_complete(str(i), result={"loss": (cfg["x"] - 0.2) ** 2 + cfg["y"]})
+    assert s.model_budget() == 1.0
+    late = [c for c, _ in s.history[-10:]]
+    assert np.median([c["y"] for c in late]) < 0.25

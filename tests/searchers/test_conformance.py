@@ -22,6 +22,8 @@ FACTORIES = {
         seed=seed, points_to_evaluate=points_to_evaluate, population_size=8, sample_size=3),
     "tpe": lambda seed=None, points_to_evaluate=None: TPESearch(
         seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8),
+    "tpe_independent": lambda seed=None, points_to_evaluate=None: TPESearch(
+        seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8, multivariate=False),
     "gp": lambda seed=None, points_to_evaluate=None: GPSearch(
         seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8, n_candidates=100),
     "rl": lambda seed=None, points_to_evaluate=None: RLSearch(

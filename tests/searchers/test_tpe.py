@@ -1,4 +1,5 @@
-"""TPESearch: hyperopt's TPE on conditional Tune spaces, with points told to the model."""
+"""TPESearch: the good/bad split, joint (multivariate) and hyperopt (independent) kernels on
+conditional Tune spaces, with points told to the model."""
 
 import numpy as np
 import pytest
@@ -42,11 +43,15 @@ def test_max_mode_is_turned_into_a_loss():
     assert np.mean([c["x"] for c, _ in s.history[-10:]]) > 0.6
 
 
-def test_shared_keys_across_families_and_points_told_to_the_model():
-    space = search_space(get_families())  # random forest and extra trees share keys
-    first = {"model": {"family": "knn", "params": {"n_neighbors": 10, "weights": "distance",
+KNN_FIRST = {"model": {"family": "knn", "params": {"n_neighbors": 10, "weights": "distance",
                                                    "p": 2}}}
-    s = TPESearch(metric="loss", mode="min", seed=0, points_to_evaluate=[first], n_startup=3)
+
+
+def test_shared_keys_across_families_and_points_told_to_hyperopt():
+    space = search_space(get_families())  # random forest and extra trees share keys
+    first = KNN_FIRST
+    s = TPESearch(metric="loss", mode="min", seed=0, points_to_evaluate=[first], n_startup=3,
+                  multivariate=False)
     s.set_search_properties("loss", "min", space)
     assert s.suggest("p") == first
     s.on_trial_complete("p", result={"loss": 0.5})
@@ -57,6 +62,76 @@ def test_shared_keys_across_families_and_points_told_to_the_model():
         cfg = s.suggest(str(i))
         assert not has_domains(cfg)
         s.on_trial_complete(str(i), result={"loss": 1.0})
+
+
+def test_points_told_to_the_joint_model_on_a_conditional_space():
+    space = search_space(get_families())
+    s = TPESearch(metric="loss", mode="min", seed=0, points_to_evaluate=[KNN_FIRST], n_startup=3)
+    s.set_search_properties("loss", "min", space)
+    assert s.suggest("p") == KNN_FIRST
+    s.on_trial_complete("p", result={"loss": 0.5})
+    codec = s._codec()
+    family = [j for j, (kind, path, cond, _) in enumerate(codec.variables)
+              if kind == "choice" and not cond][0]
+    assert len(s._X) == 1 and s._X[0][family] == list(FAMILIES).index("knn")
+    assert np.isnan(s._X[0]).sum() > 0  # the other families' leaves are unused
+    for i in range(12):
+        cfg = s.suggest(str(i))
+        assert not has_domains(cfg)
+        s.on_trial_complete(str(i), result={"loss": 1.0})
+
+
+@pytest.mark.parametrize("n, good", [(1, 1), (10, 1), (11, 2), (100, 10), (250, 25),
+                                     (1000, 25)])
+def test_good_set_is_the_gamma_quantile_capped(n, good):
+    assert TPESearch().n_good(n) == good
+
+
+def test_hyperopt_is_given_the_same_good_set_size():
+    from hyperopt import tpe as hyperopt_tpe
+
+    s = TPESearch(multivariate=False)
+    s.set_search_properties("loss", "min", {"x": tune.uniform(0, 1)})
+    for i in range(120):
+        g = s._hyperopt_gamma()
+        n = len(s._trials.trials)
+        if n:
+            below, _ = hyperopt_tpe.ap_split_trials(list(range(n)), list(range(n)),
+                                                    list(range(n)), list(range(n)), g)
+            assert len(below) == s.n_good(n)
+        s.on_trial_complete(str(i), result={"loss": float(i)}) if s.suggest(str(i)) else None
+
+
+def test_split_keeps_the_lowest_losses_good_and_pending_trials_bad():
+    s = TPESearch(metric="loss", mode="min", seed=0, n_startup=5)
+    s.set_search_properties("loss", "min", {"x": tune.uniform(0, 1)})
+    losses = np.random.default_rng(1).permutation(40).astype(float)
+    for i, loss in enumerate(losses):
+        s.suggest(str(i))
+        s.on_trial_complete(str(i), result={"loss": loss})
+    s.suggest("pending")
+    good, _, bad, _ = s.split()
+    assert len(good) == 4 and len(bad) == 37
+    xs = {round(c["x"], 12): loss for c, loss in s.history}
+    assert sorted(xs[round(x, 12)] for x in good[:, 0]) == [0.0, 1.0, 2.0, 3.0]
+    pending_x = s._live["pending"][0]["x"]
+    assert np.isclose(bad[:, 0], pending_x).any()
+
+
+@pytest.mark.parametrize("multivariate", [True, False])
+def test_suggestions_concentrate_where_the_good_density_is(multivariate):
+    # after 30 random points of a 1-D quadratic, the next suggestions sit near the optimum
+    space = {"x": tune.uniform(0, 1)}
+    s = TPESearch(metric="loss", mode="min", seed=3, n_startup=30, multivariate=multivariate)
+    s.set_search_properties("loss", "min", space)
+    distances = []
+    for i in range(50):
+        cfg = s.suggest(str(i))
+        if i >= 30:
+            distances.append(abs(cfg["x"] - 0.3))
+        s.on_trial_complete(str(i), result={"loss": (cfg["x"] - 0.3) ** 2})
+    # a uniform draw is on average 0.29 away from 0.3
+    assert np.median(distances) < 0.1
 
 
 def test_arguments_are_checked():
