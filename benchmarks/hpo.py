@@ -128,8 +128,11 @@ def problems() -> dict[str, tuple[dict, Callable, float | None]]:
 
 
 # ---------------------------------------------------------------- drivers
-def _drive(searcher, space: dict, f: Callable, n: int) -> tuple[list, list]:
-    """Runs ``n`` sequential suggest/complete rounds of a Tune ``Searcher``."""
+def _drive(searcher, space: dict, f: Callable, n: int,
+           budget_info: bool = False) -> tuple[list, list]:
+    """Runs ``n`` sequential suggest/complete rounds of a Tune ``Searcher``; with
+    ``budget_info`` each result is first reported with ``hyperband_info`` at budget 1, as
+    Tune's ``HyperBandForBOHB`` would with ``max_t=1`` (``TuneBOHB`` learns only from that)."""
     searcher.set_search_properties("loss", "min", space)
     losses, times = [], []
     for i in range(n):
@@ -137,6 +140,9 @@ def _drive(searcher, space: dict, f: Callable, n: int) -> tuple[list, list]:
         cfg = searcher.suggest(str(i))
         times.append(time.perf_counter() - t0)
         losses.append(f(cfg))
+        if budget_info:
+            searcher.on_trial_result(str(i), {"loss": losses[-1],
+                                              "hyperband_info": {"budget": 1.0}})
         searcher.on_trial_complete(str(i), result={"loss": losses[-1]})
     return losses, times
 
@@ -167,22 +173,12 @@ def _tune_hyperopt(space, f, seed, n):
 
 
 def _tune_bohb(space, f, seed, n):
-    """Tune's ``TuneBOHB`` (HpBandSter's BOHB model) on one budget: every result is told
-    at budget 1, as ``HyperBandForBOHB`` would with ``max_t=1``."""
+    """Tune's ``TuneBOHB`` (HpBandSter's BOHB model), every result told at budget 1."""
     from ray.tune.search.bohb import TuneBOHB
 
     np.random.seed(seed)  # HpBandSter draws its random fraction from numpy's global state
-    searcher = TuneBOHB(metric="loss", mode="min", seed=seed)
-    searcher.set_search_properties("loss", "min", space)
-    losses, times = [], []
-    for i in range(n):
-        t0 = time.perf_counter()
-        cfg = searcher.suggest(str(i))
-        times.append(time.perf_counter() - t0)
-        losses.append(f(cfg))
-        searcher.on_trial_result(str(i), {"loss": losses[-1], "hyperband_info": {"budget": 1.0}})
-        searcher.on_trial_complete(str(i), result={"loss": losses[-1]})
-    return losses, times
+    return _drive(TuneBOHB(metric="loss", mode="min", seed=seed), space, f, n,
+                  budget_info=True)
 
 
 def _optuna(kind: str):
