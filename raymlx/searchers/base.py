@@ -27,6 +27,7 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from raymlx.errors import InputError
+from raymlx.searchers.encoding import DecisionVectors
 from raymlx.searchers.space import sample_config
 
 
@@ -49,6 +50,7 @@ class SpaceSearcher(Searcher):
         self._rng = np.random.default_rng(seed)
         self._live: dict[str, tuple[Any, dict | None]] = {}
         self.history: list[tuple[Any, float]] = []  # (config, loss) of finished trials
+        self._vectors: DecisionVectors | None = None
 
     def set_search_properties(self, metric, mode, config, **spec) -> bool:
         if self._space is not None and config:
@@ -59,6 +61,12 @@ class SpaceSearcher(Searcher):
         self._mode = mode or self._mode
         self._space = config
         return True
+
+    def _codec(self) -> DecisionVectors:
+        """The space as one number per decision (built once, when first needed)."""
+        if self._vectors is None:
+            self._vectors = DecisionVectors(self._space)
+        return self._vectors
 
     def _sample(self) -> tuple[Any, dict]:
         trace: dict = {}

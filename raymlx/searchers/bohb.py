@@ -26,7 +26,6 @@ import numpy as np
 from scipy.stats import truncnorm
 
 from raymlx.searchers.base import SpaceSearcher
-from raymlx.searchers.encoding import DecisionVectors
 from raymlx.validation import check_int, check_number
 
 
@@ -53,14 +52,8 @@ class BOHBSearch(SpaceSearcher):
         self.observations: dict[float, dict[str, tuple[np.ndarray, float]]] = {}
         # True once BOHBScheduler takes over: it reports each rung result with its budget
         self.budgets_from_scheduler = False
-        self._vectors: DecisionVectors | None = None
 
     # -- representation: one variable per decision (categorical index or [0, 1] number)
-    def _codec(self) -> DecisionVectors:
-        if self._vectors is None:
-            self._vectors = DecisionVectors(self._space)
-        return self._vectors
-
     def _cardinality(self, j: int) -> int:
         return int(self._codec().cardinalities[j])
 

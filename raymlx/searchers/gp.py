@@ -37,7 +37,7 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 
 from raymlx.searchers.base import SpaceSearcher
-from raymlx.searchers.encoding import DecisionVectors, SpaceEncoder, from_unit
+from raymlx.searchers.encoding import SpaceEncoder, from_unit
 from raymlx.searchers.space import infer_trace, mutate, set_path
 from raymlx.validation import check_int
 
@@ -73,7 +73,6 @@ class GPSearch(SpaceSearcher):
         self._theta: np.ndarray | None = None  # the last fit's kernel hyperparameters
         self._n_fits = 0
         self._encoder: SpaceEncoder | None = None
-        self._vectors: DecisionVectors | None = None
         self._X: list[np.ndarray] = []  # encodings of self.history's configs, same order
 
     def encoder(self) -> SpaceEncoder:
@@ -108,10 +107,8 @@ class GPSearch(SpaceSearcher):
         return gp
 
     def _candidates(self) -> list[tuple]:
-        if self._vectors is None:
-            self._vectors = DecisionVectors(self._space)
-        draws = self._vectors.random(self._rng, self.n_candidates // 2)
-        out = [self._vectors.decode(x) for x in draws]
+        codec = self._codec()
+        out = [codec.decode(x) for x in codec.random(self._rng, self.n_candidates // 2)]
         order = np.argsort(self._losses())[:10]
         configs = [c for c, _ in self.history]
         for i in range(self.n_candidates - len(out)):

@@ -91,6 +91,14 @@ class MixedParzenEstimator:
         probs[n] = 1.0  # the prior component: uniform
         return probs / probs.sum(axis=1, keepdims=True)
 
+    def _numeric_kernels(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(centres, widths, unused) of the n + 1 components on numeric dimension j; an
+        unused component gets a harmless centre and width (its density is uniform)."""
+        mu = np.append(self.X[:, j], PRIOR_CENTRE)
+        sigma = np.append(self.widths[:, j], PRIOR_WIDTH)
+        unused = np.isnan(mu)
+        return np.where(unused, 0.5, mu), np.where(unused, 1.0, sigma), unused
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` full vectors (every dimension drawn) from the mixture."""
         n, d = self.X.shape
@@ -103,10 +111,7 @@ class MixedParzenEstimator:
                 u = rng.random(size)[:, None]
                 out[:, j] = np.minimum((u > np.cumsum(probs, axis=1)).sum(axis=1), k - 1)
                 continue
-            mu = np.append(self.X[:, j], PRIOR_CENTRE)[comp]
-            sigma = np.append(self.widths[:, j], PRIOR_WIDTH)[comp]
-            unused = np.isnan(mu)
-            mu, sigma = np.where(unused, 0.5, mu), np.where(unused, 1.0, sigma)
+            mu, sigma, unused = (a[comp] for a in self._numeric_kernels(j))
             draw = truncnorm.rvs((0.0 - mu) / sigma, (1.0 - mu) / sigma, loc=mu, scale=sigma,
                                  random_state=rng)
             out[:, j] = np.where(unused, rng.random(size), draw)
@@ -127,11 +132,9 @@ class MixedParzenEstimator:
                 probs = self._category_probs(j)
                 part = np.log(probs[:, x[:, 0].astype(int)].T)
             else:
-                mu = np.append(self.X[:, j], PRIOR_CENTRE)[None, :]
-                sigma = np.append(self.widths[:, j], PRIOR_WIDTH)[None, :]
-                unused = np.isnan(mu)
-                part = _log_truncnorm(x, np.where(unused, 0.5, mu), np.where(unused, 1.0, sigma))
-                part = np.where(unused, 0.0, part)  # uniform on [0, 1]: log 1
+                mu, sigma, unused = self._numeric_kernels(j)
+                part = _log_truncnorm(x, mu[None, :], sigma[None, :])
+                part = np.where(unused[None, :], 0.0, part)  # uniform on [0, 1]: log 1
             total[used] += part
         return logsumexp(total + self.log_weights[None, :], axis=1)
 

@@ -35,7 +35,6 @@ import numpy as np
 from hyperopt import tpe
 
 from raymlx.searchers.base import SpaceSearcher
-from raymlx.searchers.encoding import DecisionVectors
 from raymlx.searchers.hyperopt_space import clip_to_space, config_to_vals, to_hyperopt
 from raymlx.searchers.parzen import MixedParzenEstimator, recency_weights
 from raymlx.validation import check_int, check_number
@@ -60,7 +59,6 @@ class TPESearch(SpaceSearcher):
         self.n_ei_candidates = n_ei_candidates
         self.multivariate = bool(multivariate)
         self.prior_weight = prior_weight
-        self._vectors: DecisionVectors | None = None
         self._X: list[np.ndarray] = []  # decision vectors of self.history, same order
         self._domain = None
         self._trials = hyperopt.Trials()
@@ -87,11 +85,6 @@ class TPESearch(SpaceSearcher):
         return (self.n_good(n) - 0.5) / math.sqrt(n)
 
     # -- joint kernels (multivariate)
-    def _codec(self) -> DecisionVectors:
-        if self._vectors is None:
-            self._vectors = DecisionVectors(self._space)
-        return self._vectors
-
     def split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(good rows, their weights, bad rows, their weights) of the decision vectors:
         the n_good lowest losses are good; the rest and the pending trials are bad."""
