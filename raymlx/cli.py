@@ -1,4 +1,4 @@
-"""``raymlx`` command line: fit, predict and leaderboard on CSV / Parquet files.
+"""``raymlx`` command line: fit, predict and leaderboard on CSV / Parquet files; ``nas``.
 
 Errors a user can fix print one line (``raymlx: error: ...``) and exit with status 2.
 """
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     board = sub.add_parser("leaderboard", help="show a saved predictor's leaderboard")
     board.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
     board.add_argument("--test", default=None, help="labelled table to score the models on")
+
+    from raymlx.nas.cli import add_parser as add_nas_parser
+
+    add_nas_parser(sub)
     return p
 
 
@@ -105,10 +109,17 @@ def _print_board(board: pd.DataFrame) -> None:
         print(board.drop(columns=["config"]).to_string(index=False))
 
 
+def _nas(args) -> None:
+    from raymlx.nas.cli import run
+
+    run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard}[args.command](args)
+        {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard,
+         "nas": _nas}[args.command](args)
     except (InputError, FitError) as exc:
         print(f"raymlx: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,71 @@
+"""Gradient averaging across the ranks of a search, done by hand on purpose.
+
+DDP's reducer assumes a fixed graph: with ProxylessNAS' sampled paths the unsampled ops get no
+gradient (DDP then fails or needs ``find_unused_parameters``) and the architecture gradient is
+built outside the ops' own backward; with DARTS' second-order step the unrolled weights are not
+a DDP module at all. NNI's DDP-wrapped DARTS left each rank with its own architecture
+parameters (microsoft/nni #5013, #5110). Here every gradient that updates shared state is
+averaged with one ``all_reduce`` over a flat buffer, and the sampled paths come from a
+generator seeded alike on every rank, so weights and architecture parameters stay identical.
+``Comm(world_size=1)`` makes every call a no-op, which is also how the tests drive the loop
+without Ray.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+
+class Comm:
+    """The ranks of one search (or one rank alone)."""
+
+    def __init__(self, rank: int = 0, world_size: int = 1):
+        self.rank, self.world_size = rank, world_size
+
+    @classmethod
+    def from_process_group(cls) -> Comm:
+        if dist.is_available() and dist.is_initialized():
+            return cls(dist.get_rank(), dist.get_world_size())
+        return cls()
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    def mean_(self, tensors: list[torch.Tensor]) -> None:
+        """Replaces each tensor by its mean over the ranks (in place, one collective)."""
+        if not self.active or not tensors:
+            return
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat /= self.world_size
+        offset = 0
+        for t in tensors:
+            n = t.numel()
+            t.copy_(flat[offset:offset + n].view_as(t))
+            offset += n
+
+    def sum_(self, tensors: list[torch.Tensor]) -> None:
+        if not self.active or not tensors:
+            return
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        offset = 0
+        for t in tensors:
+            n = t.numel()
+            t.copy_(flat[offset:offset + n].view_as(t))
+            offset += n
+
+    def broadcast_(self, tensors: list[torch.Tensor], src: int = 0) -> None:
+        if not self.active:
+            return
+        for t in tensors:
+            dist.broadcast(t.data, src=src)
+
+    def gather_objects(self, obj) -> list:
+        if not self.active:
+            return [obj]
+        out = [None] * self.world_size
+        dist.all_gather_object(out, obj)
+        return out
