@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench bench-hpo bench-schedulers bench-stacking clean
+.PHONY: install demo demo-nas test lint bench bench-hpo bench-schedulers bench-stacking bench-nas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ install: $(STAMP)
 
 demo: install
 	$(PY) examples/wine_quality.py
+
+demo-nas: install
+	$(PY) examples/nas_digits.py
 
 test: install
 	RAY_AUTH_MODE=disabled $(PY) -m pytest -q tests
@@ -36,6 +39,10 @@ bench-hpo: install
 bench-schedulers: install
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) benchmarks/schedulers.py
+
+bench-nas: install
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
+	$(PY) benchmarks/nas.py --parts memory,quality,scaling
 
 # AutoGluon in its own virtualenv: it pins an older Ray than raymlx (ray<2.59)
 AG_VENV ?= .venv-autogluon

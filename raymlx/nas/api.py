@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,10 +68,10 @@ class TrainResult:
 
     def predict(self, X) -> np.ndarray:
         """Class labels for images (NCHW) or table rows, in the labels given to ``train``."""
+        X = torch.as_tensor(_features(X, "X"))
         with torch.no_grad():
             self.model.eval()
-            logits = self.model(torch.as_tensor(_features(X, "X")))
-        idx = logits.argmax(1).numpy()
+            idx = torch.cat([self.model(chunk).argmax(1) for chunk in X.split(1024)]).numpy()
         return np.asarray(self.classes)[idx] if self.classes else idx
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -140,8 +141,9 @@ def prepare_data(train, valid, batch_size: int, num_workers: int) -> tuple[dict,
     unseen = np.setdiff1d(np.unique(yv), classes)
     if len(unseen):
         raise InputError(f"valid has labels not in train: {unseen[:5].tolist()}")
-    if batch_size < num_workers:
-        raise InputError(f"batch_size {batch_size} is smaller than num_workers {num_workers}")
+    if batch_size < num_workers or batch_size % num_workers:
+        raise InputError(f"batch_size {batch_size} must be a multiple of num_workers "
+                         f"{num_workers}, so every worker takes an equal share of a batch")
     mean, std = input_statistics(Xt)
     data = {"train_x": Xt, "train_y": np.searchsorted(classes, yt).astype(np.int64),
             "valid_x": Xv, "valid_y": np.searchsorted(classes, yv).astype(np.int64),
@@ -162,6 +164,11 @@ def _check_workers(num_workers: int, use_gpu: bool, max_failures: int) -> None:
                              f"{int(ray.cluster_resources().get('GPU', 0))}")
 
 
+def _stamp() -> str:
+    """A run name suffix; Ray Train resumes a run whose (storage, name) already exists."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
 def _storage(storage_path: str | None) -> str:
     return str(Path(storage_path or "raymlx_runs/nas").expanduser().resolve())
 
@@ -170,12 +177,15 @@ def search(train, valid, space: str = "darts-cnn", method: str = "darts", order:
            epochs: int = 50, batch_size: int = 64, num_workers: int = 1,
            use_gpu: bool = False, seed: int = 0, space_options: dict | None = None,
            storage_path: str | None = None, name: str | None = None, max_failures: int = 0,
-           address: str | None = None, **settings) -> SearchResult:
+           address: str | None = None, cpus_per_worker: float | None = None,
+           **settings) -> SearchResult:
     """Searches ``space`` with DARTS or ProxylessNAS; returns the derived genotype.
 
     ``train`` trains the supernet's weights and ``valid`` its architecture parameters
-    (DARTS splits its training set in half for this). Extra keywords override the method's
-    optimiser settings (see ``SearchSettings``), e.g. ``arch_lr`` or ``latency_weight``.
+    (DARTS splits its training set in half for this). Each worker takes ``cpus_per_worker``
+    CPUs (default: the free CPUs shared out) and as many torch threads. Extra keywords
+    override the method's optimiser settings (see ``SearchSettings``), e.g. ``arch_lr`` or
+    ``latency_weight``.
     """
     from raymlx.nas.ray_runner import run_on_ray_train, search_worker
     from raymlx.ray_session import ensure_ray
@@ -196,10 +206,11 @@ def search(train, valid, space: str = "darts-cnn", method: str = "darts", order:
     config = {"data": ray.put(data), "space": space, "input_shape": list(input_shape),
               "num_classes": n_classes, "options": space_options or {},
               "settings": s.to_dict(), **extra}
-    run_name = name or f"nas-search-{space}-{method}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_name = name or f"nas-search-{space}-{method}-{_stamp()}"
     out, path = run_on_ray_train(search_worker, config, num_workers=num_workers,
                                  use_gpu=use_gpu, storage_path=_storage(storage_path),
-                                 name=run_name, max_failures=max_failures)
+                                 name=run_name, max_failures=max_failures,
+                                 cpus_per_worker=cpus_per_worker)
     return SearchResult(genotype=out["genotype"], history=out["history"],
                         settings=s.to_dict(), rank_genotypes=out["rank_genotypes"],
                         alphas=out["alphas"], classes=classes, path=path,
@@ -210,7 +221,7 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
           num_workers: int = 1, use_gpu: bool = False, seed: int = 0,
           network_options: dict | None = None, storage_path: str | None = None,
           name: str | None = None, max_failures: int = 0, address: str | None = None,
-          **settings) -> TrainResult:
+          cpus_per_worker: float | None = None, **settings) -> TrainResult:
     """Trains the network of ``genotype`` from scratch on Ray Train; returns the model (on the
     CPU, in eval mode), its final accuracy on ``valid`` and the per-epoch history.
 
@@ -241,10 +252,11 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
     t0 = time.time()
     config = {"data": ray.put(data), "genotype": genotype, "overrides": overrides,
               "settings": s.to_dict(), **extra}
-    run_name = name or f"nas-train-{genotype['space']}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_name = name or f"nas-train-{genotype['space']}-{_stamp()}"
     out, path = run_on_ray_train(train_worker, config, num_workers=num_workers,
                                  use_gpu=use_gpu, storage_path=_storage(storage_path),
-                                 name=run_name, max_failures=max_failures)
+                                 name=run_name, max_failures=max_failures,
+                                 cpus_per_worker=cpus_per_worker)
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in out["state"].items()})
     model.eval()
     return TrainResult(model=model, valid_accuracy=out["history"][-1]["valid_accuracy"],

@@ -20,14 +20,23 @@ import torch.distributed as dist
 class Comm:
     """The ranks of one search (or one rank alone)."""
 
-    def __init__(self, rank: int = 0, world_size: int = 1):
+    def __init__(self, rank: int = 0, world_size: int = 1,
+                 device: torch.device | None = None):
         self.rank, self.world_size = rank, world_size
+        self.device = device  # where collectives run: the GPU under NCCL, else in place
 
     @classmethod
     def from_process_group(cls) -> Comm:
         if dist.is_available() and dist.is_initialized():
-            return cls(dist.get_rank(), dist.get_world_size())
+            device = None
+            if dist.get_backend() == "nccl":
+                device = torch.device("cuda", torch.cuda.current_device())
+            return cls(dist.get_rank(), dist.get_world_size(), device)
         return cls()
+
+    def _flat(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        flat = torch.cat([t.detach().reshape(-1).to(self.device or t.device) for t in tensors])
+        return flat
 
     @property
     def active(self) -> bool:
@@ -37,24 +46,24 @@ class Comm:
         """Replaces each tensor by its mean over the ranks (in place, one collective)."""
         if not self.active or not tensors:
             return
-        flat = torch.cat([t.reshape(-1) for t in tensors])
+        flat = self._flat(tensors)
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
         flat /= self.world_size
         offset = 0
         for t in tensors:
             n = t.numel()
-            t.copy_(flat[offset:offset + n].view_as(t))
+            t.copy_(flat[offset:offset + n].view_as(t).to(t.device))
             offset += n
 
     def sum_(self, tensors: list[torch.Tensor]) -> None:
         if not self.active or not tensors:
             return
-        flat = torch.cat([t.reshape(-1) for t in tensors])
+        flat = self._flat(tensors)
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
         offset = 0
         for t in tensors:
             n = t.numel()
-            t.copy_(flat[offset:offset + n].view_as(t))
+            t.copy_(flat[offset:offset + n].view_as(t).to(t.device))
             offset += n
 
     def broadcast_(self, tensors: list[torch.Tensor], src: int = 0) -> None:

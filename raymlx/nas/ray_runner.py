@@ -77,8 +77,11 @@ def _maybe_fail(config: dict, epoch: int, comm: Comm) -> None:
         os._exit(1)
 
 
-def _scalars(record: dict) -> dict:
-    return {k: v for k, v in record.items() if isinstance(v, (int, float, bool))}
+def _metrics(record: dict) -> dict:
+    """What each epoch reports to Ray Train: the scalars, and for a search the architecture
+    weights and the genotype they derive."""
+    keep = ("probabilities", "genotype")
+    return {k: v for k, v in record.items() if isinstance(v, (int, float, bool)) or k in keep}
 
 
 def search_worker(config: dict):
@@ -110,7 +113,7 @@ def search_worker(config: dict):
     while engine.epoch < settings.epochs:
         _maybe_fail(config, engine.epoch, comm)
         record = engine.run_epoch()
-        _report(engine, _scalars(record), comm.rank)
+        _report(engine, _metrics(record), comm.rank)
     genotype = net.derive()
     rank_genotypes = comm.gather_objects(genotype)
     if comm.rank == 0:
@@ -141,7 +144,7 @@ def train_worker(config: dict):
     while engine.epoch < settings.epochs:
         _maybe_fail(config, engine.epoch, comm)
         record = engine.run_epoch()
-        _report(engine, _scalars(record), comm.rank)
+        _report(engine, _metrics(record), comm.rank)
     if comm.rank == 0:
         return {"history": engine.history,
                 "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
@@ -159,6 +162,12 @@ def run_on_ray_train(worker, config: dict, *, num_workers: int, use_gpu: bool,
     if cpus_per_worker is None:
         total = ray.available_resources().get("CPU", 1.0)
         cpus_per_worker = max(1.0, float(int(total // num_workers))) if not use_gpu else 1.0
+    need, total = cpus_per_worker * num_workers, ray.cluster_resources().get("CPU", 0.0)
+    if need > total:
+        from raymlx.errors import InputError
+
+        raise InputError(f"{num_workers} workers x {cpus_per_worker:g} CPUs need {need:g} CPUs; "
+                         f"the Ray cluster has {total:g}")
     resources = {"CPU": cpus_per_worker}
     if use_gpu:
         resources["GPU"] = 1

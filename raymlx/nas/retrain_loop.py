@@ -18,6 +18,7 @@ from torch import nn
 from raymlx.errors import InputError
 from raymlx.nas.distributed import Comm
 from raymlx.nas.search_loop import BatchPlan
+from raymlx.nas.training_steps import average_batchnorm_stats, averaged_step, evaluate
 
 
 @dataclass
@@ -73,23 +74,13 @@ class NetworkTraining:
             x, y = self.train_x[idx].to(self.device), self.train_y[idx].to(self.device)
             logits = self.net(x)
             loss = F.cross_entropy(logits, y, label_smoothing=self.s.label_smoothing)
-            grads = torch.autograd.grad(loss, self.params)
-            gs = [g.detach().clone() for g in grads]
-            self.comm.mean_(gs)
-            if self.s.grad_clip is not None:
-                total = float(torch.sqrt(sum((g.float() ** 2).sum() for g in gs)))
-                gs = [g * min(1.0, self.s.grad_clip / (total + 1e-6)) for g in gs]
-            for p, g in zip(self.params, gs):
-                p.grad = g
-            self.opt.step()
-            self.opt.zero_grad(set_to_none=True)
+            averaged_step(self.params, torch.autograd.grad(loss, self.params), self.opt,
+                          self.comm, self.s.grad_clip)
             totals += torch.tensor([float(loss.detach()) * len(y),
                                     float((logits.argmax(1) == y).sum()), len(y)],
                                    dtype=torch.float64)
         self.sched.step()
-        stats = [b for n, b in self.net.named_buffers()
-                 if n.endswith(("running_mean", "running_var"))]
-        self.comm.mean_(stats)
+        average_batchnorm_stats(self.net, self.comm)
         self.comm.sum_([totals])
         seconds = time.perf_counter() - t0
         valid_loss, valid_acc = self.evaluate()
@@ -101,20 +92,8 @@ class NetworkTraining:
         self.epoch += 1
         return record
 
-    @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        self.net.eval()
-        idx = torch.arange(self.comm.rank, len(self.valid_y), self.comm.world_size)
-        totals = torch.zeros(3, dtype=torch.float64)
-        for chunk in idx.split(512):
-            x, y = self.valid_x[chunk].to(self.device), self.valid_y[chunk].to(self.device)
-            logits = self.net(x)
-            totals += torch.tensor([float(F.cross_entropy(logits, y, reduction="sum")),
-                                    float((logits.argmax(1) == y).sum()), len(y)],
-                                   dtype=torch.float64)
-        self.comm.sum_([totals])
-        self.net.train()
-        return float(totals[0] / totals[2]), float(totals[1] / totals[2])
+        return evaluate(self.net, self.valid_x, self.valid_y, self.comm, self.device)
 
     def state_dict(self) -> dict:
         return {"net": self.net.state_dict(), "opt": self.opt.state_dict(),

@@ -30,6 +30,7 @@ from raymlx.errors import InputError
 from raymlx.nas.distributed import Comm
 from raymlx.nas.mixed import Supernet, entropy
 from raymlx.nas.ops import PARAMETER_FREE_OPS
+from raymlx.nas.training_steps import average_batchnorm_stats, averaged_step, evaluate
 
 
 @dataclass
@@ -184,22 +185,7 @@ class SupernetSearch:
             self.paths_digest = (self.paths_digest * 31 + d * (i + 1) + 1) % (2 ** 61 - 1)
 
     def _apply(self, params, grads, opt, clip: float | None = None) -> None:
-        """Averages ``grads`` over the ranks and steps ``opt``; params without a gradient
-        (unsampled paths, identical on every rank) are skipped."""
-        used = [(p, g) for p, g in zip(params, grads) if g is not None]
-        gs = [g.detach().clone() for _, g in used]
-        self.comm.mean_(gs)
-        if clip is not None and gs:
-            total = torch.sqrt(sum((g.float() ** 2).sum() for g in gs))
-            scale = min(1.0, clip / (float(total) + 1e-6))
-            gs = [g * scale for g in gs]
-        for p in params:
-            p.grad = None
-        for (p, _), g in zip(used, gs):
-            p.grad = g
-        opt.step()
-        for p in params:
-            p.grad = None
+        averaged_step(params, grads, opt, self.comm, clip)
 
     def weight_step(self, xt, yt) -> tuple[float, int]:
         method = self.s.method
@@ -287,7 +273,7 @@ class SupernetSearch:
             loss_sum += torch.tensor([loss, correct, len(yt)], dtype=torch.float64)
             self.step += 1
         self.sched.step()
-        self._average_batchnorm_stats()
+        average_batchnorm_stats(self.net, self.comm)
         self.comm.sum_([loss_sum])
         seconds = time.perf_counter() - t0
         valid = self.evaluate()
@@ -301,33 +287,16 @@ class SupernetSearch:
         self.epoch += 1
         return record
 
-    def _average_batchnorm_stats(self) -> None:
-        stats = [b for name, b in self.net.named_buffers()
-                 if name.endswith(("running_mean", "running_var"))]
-        self.comm.mean_(stats)
-
-    @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
         """Loss and accuracy on the whole validation set: DARTS' mixture, or ProxylessNAS'
         most likely path (the architecture it would export)."""
-        self.net.eval()
         if self.s.method == "proxyless":
             self.net.set_mode("sample")
             for c in self.net.choices():
                 c.active = int(torch.argmax(self.net._logits(c)))
         else:
             self.net.set_mode("darts")
-        idx = torch.arange(self.comm.rank, len(self.valid_y), self.comm.world_size)
-        totals = torch.zeros(3, dtype=torch.float64)
-        for chunk in idx.split(512):
-            x, y = self._batch(self.valid_x, self.valid_y, chunk)
-            logits = self.net(x)
-            totals += torch.tensor([float(F.cross_entropy(logits, y, reduction="sum")),
-                                    float((logits.argmax(1) == y).sum()), len(y)],
-                                   dtype=torch.float64)
-        self.comm.sum_([totals])
-        self.net.train()
-        return float(totals[0] / totals[2]), float(totals[1] / totals[2])
+        return evaluate(self.net, self.valid_x, self.valid_y, self.comm, self.device)
 
     def _sync_report(self) -> dict:
         """How far the ranks' architecture parameters and drawn paths are apart (0 and True

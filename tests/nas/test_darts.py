@@ -143,3 +143,16 @@ def test_darts_defaults_are_the_papers():
     p = SearchSettings.for_method("proxyless", 40)
     assert (p.arch_lr, tuple(p.arch_betas), p.arch_update_every, p.warmup_epochs) == \
         (1e-3, (0.0, 0.999), 5, 10)
+
+
+def test_batch_plan_splits_each_global_batch_between_ranks():
+    from raymlx.nas.distributed import Comm
+    from raymlx.nas.search_loop import BatchPlan
+
+    plans = [BatchPlan(100, 32, Comm(rank, 2), seed=3) for rank in (0, 1)]
+    alone = BatchPlan(100, 32, Comm(), seed=3)
+    for epoch in (0, 1):
+        for whole, a, b in zip(alone.batches(epoch), *(p.batches(epoch) for p in plans)):
+            assert len(a) == len(b) == 16
+            assert torch.equal(torch.cat([a, b]), whole)
+    assert alone.steps() == 3

@@ -102,7 +102,10 @@ def test_tune_drives_the_discrete_space(ray_session, tmp_path):
 def test_cli_search_then_train(ray_session, tmp_path, capsys):
     out = tmp_path / "search"
     assert cli_main(["nas", "search", "--data", "digits", "--space", "mlp", "--method",
-                     "proxyless", "--epochs", "2", "--output", str(out)]) == 0
+                     "proxyless", "--epochs", "2", "--latency-weight", "0.1",
+                     "--output", str(out)]) == 0
+    table = json.loads((out / "search.json").read_text())["latency_table"]
+    assert sorted(table) == ["layer0", "layer1", "layer2"] and len(table["layer0"]) == 24
     for name in ("genotype.json", "search.json", "alphas.png"):
         assert (out / name).exists()
     assert cli_main(["nas", "train", str(out / "genotype.json"), "--data", "digits",
@@ -118,6 +121,7 @@ def test_cli_search_then_train(ray_session, tmp_path, capsys):
     ({"space": "mlp", "beta": 1.0}, r"unknown search setting\(s\) \['beta'\]"),
     ({"space": "mlp", "num_workers": 0}, "num_workers must be an integer >= 1"),
     ({"space": "mlp", "space_options": {"depth": 3}}, "unknown option"),
+    ({"space": "mlp", "num_workers": 3, "batch_size": 64}, "multiple of num_workers 3"),
 ])
 def test_bad_search_arguments_fail_before_ray(kwargs, message):
     train, valid = _flat_split(100)
@@ -140,3 +144,9 @@ def test_bad_data_fails_in_one_line():
         nas.train({"space": "mlp", "input_shape": [10], "num_classes": 10,
                    "layers": [{"width": 4, "activation": "relu", "skip": False}]},
                   (X, y), (X, y))
+
+
+def test_more_workers_than_cpus_fails_instead_of_waiting(ray_session):
+    train, valid = _flat_split(100)
+    with pytest.raises(InputError, match="4 workers x 1 CPUs need 4 CPUs; the Ray cluster has 2"):
+        nas.search(train, valid, space="mlp", num_workers=4, epochs=1)
