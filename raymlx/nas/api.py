@@ -193,11 +193,11 @@ def search(train, valid, space: str = "darts-cnn", method: str = "darts", order:
     extra = settings.pop("_config", {})  # test hooks for the workers
     s = SearchSettings.for_method(method, epochs, order=order, batch_size=batch_size,
                                   seed=seed, **settings)
+    _check_workers(num_workers, use_gpu, max_failures)
     data, classes, n_classes = prepare_data(train, valid, batch_size, num_workers)
     input_shape = tuple(data["train_x"].shape[1:])
     check_space(space, input_shape)
     space_size(space, input_shape, space_options)
-    _check_workers(num_workers, use_gpu, max_failures)
     ensure_ray(address)
     _check_workers(num_workers, use_gpu, max_failures)
     import ray
@@ -233,6 +233,7 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
     extra = settings.pop("_config", {})  # test hooks for the workers
     validate_genotype(genotype)
     s = TrainSettings.make(epochs, batch_size=batch_size, seed=seed, **settings)
+    _check_workers(num_workers, use_gpu, max_failures)
     data, classes, n_classes = prepare_data(train, valid, batch_size, num_workers)
     if list(data["train_x"].shape[1:]) != list(genotype["input_shape"]):
         raise InputError(f"the genotype was searched on inputs of shape "
@@ -244,7 +245,6 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
     overrides = dict(network_options or {})
     mean, std = torch.from_numpy(data["mean"]), torch.from_numpy(data["std"])
     model = build_network(genotype, mean, std, **overrides)  # fails here, not on a worker
-    _check_workers(num_workers, use_gpu, max_failures)
     ensure_ray(address)
     _check_workers(num_workers, use_gpu, max_failures)
     import ray
