@@ -173,6 +173,24 @@ def _storage(storage_path: str | None) -> str:
     return str(Path(storage_path or "raymlx_runs/nas").expanduser().resolve())
 
 
+def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
+            num_workers: int, use_gpu: bool, storage_path: str | None, max_failures: int,
+            cpus_per_worker: float | None):
+    """Connects to Ray, puts the data in the object store once and runs ``worker`` on Ray
+    Train; returns rank 0's return value and the run's folder."""
+    import ray
+
+    from raymlx.nas.ray_runner import run_on_ray_train
+    from raymlx.ray_session import ensure_ray
+
+    ensure_ray(address)
+    _check_workers(num_workers, use_gpu, max_failures)  # now against the cluster's GPUs
+    return run_on_ray_train(worker, {**config, "data": ray.put(data)},
+                            num_workers=num_workers, use_gpu=use_gpu,
+                            storage_path=_storage(storage_path), name=name,
+                            max_failures=max_failures, cpus_per_worker=cpus_per_worker)
+
+
 def search(train, valid, space: str = "darts-cnn", method: str = "darts", order: int = 1,
            epochs: int = 50, batch_size: int = 64, num_workers: int = 1,
            use_gpu: bool = False, seed: int = 0, space_options: dict | None = None,
@@ -187,8 +205,7 @@ def search(train, valid, space: str = "darts-cnn", method: str = "darts", order:
     override the method's optimiser settings (see ``SearchSettings``), e.g. ``arch_lr`` or
     ``latency_weight``.
     """
-    from raymlx.nas.ray_runner import run_on_ray_train, search_worker
-    from raymlx.ray_session import ensure_ray
+    from raymlx.nas.ray_runner import search_worker
 
     extra = settings.pop("_config", {})  # test hooks for the workers
     s = SearchSettings.for_method(method, epochs, order=order, batch_size=batch_size,
@@ -198,19 +215,13 @@ def search(train, valid, space: str = "darts-cnn", method: str = "darts", order:
     input_shape = tuple(data["train_x"].shape[1:])
     check_space(space, input_shape)
     space_size(space, input_shape, space_options)
-    ensure_ray(address)
-    _check_workers(num_workers, use_gpu, max_failures)
-    import ray
-
     t0 = time.time()
-    config = {"data": ray.put(data), "space": space, "input_shape": list(input_shape),
-              "num_classes": n_classes, "options": space_options or {},
-              "settings": s.to_dict(), **extra}
-    run_name = name or f"nas-search-{space}-{method}-{_stamp()}"
-    out, path = run_on_ray_train(search_worker, config, num_workers=num_workers,
-                                 use_gpu=use_gpu, storage_path=_storage(storage_path),
-                                 name=run_name, max_failures=max_failures,
-                                 cpus_per_worker=cpus_per_worker)
+    config = {"space": space, "input_shape": list(input_shape), "num_classes": n_classes,
+              "options": space_options or {}, "settings": s.to_dict(), **extra}
+    out, path = _launch(search_worker, data, config, address=address,
+                        name=name or f"nas-search-{space}-{method}-{_stamp()}",
+                        num_workers=num_workers, use_gpu=use_gpu, storage_path=storage_path,
+                        max_failures=max_failures, cpus_per_worker=cpus_per_worker)
     return SearchResult(genotype=out["genotype"], history=out["history"],
                         settings=s.to_dict(), rank_genotypes=out["rank_genotypes"],
                         alphas=out["alphas"], classes=classes, path=path,
@@ -227,8 +238,7 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
 
     ``network_options`` resizes a DARTS network (``layers``, ``channels``, ``drop_path``);
     extra keywords override the recipe (see ``TrainSettings``)."""
-    from raymlx.nas.ray_runner import run_on_ray_train, train_worker
-    from raymlx.ray_session import ensure_ray
+    from raymlx.nas.ray_runner import train_worker
 
     extra = settings.pop("_config", {})  # test hooks for the workers
     validate_genotype(genotype)
@@ -245,18 +255,12 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
     overrides = dict(network_options or {})
     mean, std = torch.from_numpy(data["mean"]), torch.from_numpy(data["std"])
     model = build_network(genotype, mean, std, **overrides)  # fails here, not on a worker
-    ensure_ray(address)
-    _check_workers(num_workers, use_gpu, max_failures)
-    import ray
-
     t0 = time.time()
-    config = {"data": ray.put(data), "genotype": genotype, "overrides": overrides,
-              "settings": s.to_dict(), **extra}
-    run_name = name or f"nas-train-{genotype['space']}-{_stamp()}"
-    out, path = run_on_ray_train(train_worker, config, num_workers=num_workers,
-                                 use_gpu=use_gpu, storage_path=_storage(storage_path),
-                                 name=run_name, max_failures=max_failures,
-                                 cpus_per_worker=cpus_per_worker)
+    config = {"genotype": genotype, "overrides": overrides, "settings": s.to_dict(), **extra}
+    out, path = _launch(train_worker, data, config, address=address,
+                        name=name or f"nas-train-{genotype['space']}-{_stamp()}",
+                        num_workers=num_workers, use_gpu=use_gpu, storage_path=storage_path,
+                        max_failures=max_failures, cpus_per_worker=cpus_per_worker)
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in out["state"].items()})
     model.eval()
     return TrainResult(model=model, valid_accuracy=out["history"][-1]["valid_accuracy"],

@@ -39,6 +39,35 @@ def reduction_layers(layers: int) -> tuple[int, int]:
     return layers // 3, 2 * layers // 3
 
 
+def _skeleton(in_channels: int, channels: int, layers: int, stem_multiplier: int, make_cell
+              ) -> tuple[nn.Module, nn.ModuleList, int]:
+    """The stem and ``layers`` cells, channels doubled at each reduction; ``make_cell(i, c_pp,
+    c_p, c, reduction, reduction_prev)`` returns a cell and its output channels. Shared by the
+    search network and the derived network, so both have the same skeleton."""
+    c_stem = stem_multiplier * channels
+    stem = nn.Sequential(nn.Conv2d(in_channels, c_stem, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_stem))
+    c_pp, c_p, c = c_stem, c_stem, channels
+    cells, reduction_prev = [], False
+    for i in range(layers):
+        reduction = i in reduction_layers(layers)
+        if reduction:
+            c *= 2
+        cell, c_out = make_cell(i, c_pp, c_p, c, reduction, reduction_prev)
+        cells.append(cell)
+        reduction_prev = reduction
+        c_pp, c_p = c_p, c_out
+    return stem, nn.ModuleList(cells), c_p
+
+
+def _run_cells(stem: nn.Module, cells: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """Each cell reads the outputs of the two cells before it; returns pooled features."""
+    s0 = s1 = stem(x)
+    for cell in cells:
+        s0, s1 = s1, cell(s0, s1)
+    return s1.mean(dim=(2, 3))
+
+
 class _SearchCell(nn.Module):
     def __init__(self, index: int, c_pp: int, c_p: int, c: int, reduction: bool,
                  reduction_prev: bool):
@@ -84,26 +113,14 @@ class DartsCnnSupernet(Supernet):
         self.add_alpha("normal", (EDGES, len(DARTS_OPS)), gen)
         self.add_alpha("reduce", (EDGES, len(DARTS_OPS)), gen)
         self.norm = Standardize(mean, std)
-        c_stem = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(input_shape[0], c_stem, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_stem))
-        c_pp, c_p, c = c_stem, c_stem, channels
-        cells, reduction_prev = [], False
-        for i in range(layers):
-            reduction = i in reduction_layers(layers)
-            if reduction:
-                c *= 2
-            cells.append(_SearchCell(i, c_pp, c_p, c, reduction, reduction_prev))
-            reduction_prev = reduction
-            c_pp, c_p = c_p, NODES * c
-        self.cells = nn.ModuleList(cells)
+        self.stem, self.cells, c_p = _skeleton(
+            input_shape[0], channels, layers, stem_multiplier,
+            lambda i, c_pp, c_p, c, red, red_prev: (_SearchCell(i, c_pp, c_p, c, red, red_prev),
+                                                    NODES * c))
         self.classifier = nn.Linear(c_p, num_classes)
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
-        s0 = s1 = self.stem(self.norm(x))
-        for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1)
-        return self.classifier(s1.mean(dim=(2, 3)))
+        return self.classifier(_run_cells(self.stem, self.cells, self.norm(x)))
 
     def derive(self) -> dict:
         with torch.no_grad():
@@ -170,31 +187,20 @@ class DartsCnnNetwork(nn.Module):
         super().__init__()
         layers = int(layers or genotype["layers"])
         channels = int(channels or genotype["channels"])
-        in_ch = int(genotype["input_shape"][0])
         self.norm = Standardize(mean, std)
-        c_stem = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(in_ch, c_stem, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_stem))
-        c_pp, c_p, c = c_stem, c_stem, channels
-        cells, reduction_prev = [], False
-        for i in range(layers):
-            reduction = i in reduction_layers(layers)
-            if reduction:
-                c *= 2
+
+        def make_cell(i, c_pp, c_p, c, reduction, reduction_prev):
             kind = "reduce" if reduction else "normal"
             cell = _Cell(genotype[kind], genotype[f"{kind}_concat"], c_pp, c_p, c, reduction,
                          reduction_prev, drop_path)
-            cells.append(cell)
-            reduction_prev = reduction
-            c_pp, c_p = c_p, len(cell.concat) * c
-        self.cells = nn.ModuleList(cells)
+            return cell, len(cell.concat) * c
+
+        self.stem, self.cells, c_p = _skeleton(int(genotype["input_shape"][0]), channels,
+                                               layers, stem_multiplier, make_cell)
         self.classifier = nn.Linear(c_p, int(genotype["num_classes"]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s0 = s1 = self.stem(self.norm(x))
-        for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1)
-        return self.classifier(s1.mean(dim=(2, 3)))
+        return self.classifier(_run_cells(self.stem, self.cells, self.norm(x)))
 
 
 def random_darts_genotype(input_shape: list[int], num_classes: int, rng, layers: int,

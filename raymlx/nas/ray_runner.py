@@ -84,19 +84,31 @@ def _metrics(record: dict) -> dict:
     return {k: v for k, v in record.items() if isinstance(v, (int, float, bool)) or k in keep}
 
 
+def _setup(config: dict) -> tuple[Comm, torch.device, dict]:
+    """Threads, the process group's ranks, the device and the data, on every worker."""
+    import ray
+
+    torch.set_num_threads(config["threads"])
+    return Comm.from_process_group(), _device(config["use_gpu"]), _tensors(
+        ray.get(config["data"]))
+
+
+def _run_epochs(engine, config: dict, comm: Comm) -> None:
+    """Resumes from the last checkpoint, then runs and reports the remaining epochs."""
+    _restore(engine)
+    while engine.epoch < engine.s.epochs:
+        _maybe_fail(config, engine.epoch, comm)
+        record = engine.run_epoch()
+        _report(engine, _metrics(record), comm.rank)
+
+
 def search_worker(config: dict):
     """One rank of a supernet search (the ``train_loop_per_worker`` of ``nas.search``)."""
-    import ray
-    import ray.train
-
     from raymlx.nas.latency import measure_latency_table
     from raymlx.nas.search_loop import SearchSettings, SupernetSearch
     from raymlx.nas.spaces import build_supernet
 
-    torch.set_num_threads(config["threads"])
-    comm = Comm.from_process_group()
-    device = _device(config["use_gpu"])
-    data = _tensors(ray.get(config["data"]))
+    comm, device, data = _setup(config)
     settings = SearchSettings(**config["settings"])
     torch.manual_seed(settings.seed)
     net = build_supernet(config["space"], tuple(config["input_shape"]), config["num_classes"],
@@ -105,15 +117,11 @@ def search_worker(config: dict):
     table = None
     if settings.method == "proxyless" and settings.latency_weight > 0:
         sample = data["train_x"][:max(1, settings.batch_size // comm.world_size)].to(device)
-        table = comm.gather_objects(measure_latency_table(net, sample))[0]
+        table = comm.gather_objects(measure_latency_table(net, sample))[0]  # rank 0's table
     engine = SupernetSearch(net, settings, (data["train_x"], data["train_y"]),
                             (data["valid_x"], data["valid_y"]), comm, device,
                             latency_table=table)
-    _restore(engine)
-    while engine.epoch < settings.epochs:
-        _maybe_fail(config, engine.epoch, comm)
-        record = engine.run_epoch()
-        _report(engine, _metrics(record), comm.rank)
+    _run_epochs(engine, config, comm)
     genotype = net.derive()
     rank_genotypes = comm.gather_objects(genotype)
     if comm.rank == 0:
@@ -125,26 +133,16 @@ def search_worker(config: dict):
 
 def train_worker(config: dict):
     """One rank of training a derived architecture (``nas.train``)."""
-    import ray
-    import ray.train
-
     from raymlx.nas.retrain_loop import NetworkTraining, TrainSettings
     from raymlx.nas.spaces import build_network
 
-    torch.set_num_threads(config["threads"])
-    comm = Comm.from_process_group()
-    device = _device(config["use_gpu"])
-    data = _tensors(ray.get(config["data"]))
+    comm, device, data = _setup(config)
     settings = TrainSettings(**config["settings"])
     torch.manual_seed(settings.seed)
     net = build_network(config["genotype"], data["mean"], data["std"], **config["overrides"])
     engine = NetworkTraining(net, settings, (data["train_x"], data["train_y"]),
                              (data["valid_x"], data["valid_y"]), comm, device)
-    _restore(engine)
-    while engine.epoch < settings.epochs:
-        _maybe_fail(config, engine.epoch, comm)
-        record = engine.run_epoch()
-        _report(engine, _metrics(record), comm.rank)
+    _run_epochs(engine, config, comm)
     if comm.rank == 0:
         return {"history": engine.history,
                 "state": {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}}
