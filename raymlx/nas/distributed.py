@@ -35,8 +35,7 @@ class Comm:
         return cls()
 
     def _flat(self, tensors: list[torch.Tensor]) -> torch.Tensor:
-        flat = torch.cat([t.detach().reshape(-1).to(self.device or t.device) for t in tensors])
-        return flat
+        return torch.cat([t.detach().reshape(-1).to(self.device or t.device) for t in tensors])
 
     @property
     def active(self) -> bool:
@@ -44,22 +43,19 @@ class Comm:
 
     def mean_(self, tensors: list[torch.Tensor]) -> None:
         """Replaces each tensor by its mean over the ranks (in place, one collective)."""
-        if not self.active or not tensors:
-            return
-        flat = self._flat(tensors)
-        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-        flat /= self.world_size
-        offset = 0
-        for t in tensors:
-            n = t.numel()
-            t.copy_(flat[offset:offset + n].view_as(t).to(t.device))
-            offset += n
+        self._reduce(tensors, 1.0 / self.world_size)
 
     def sum_(self, tensors: list[torch.Tensor]) -> None:
+        """Replaces each tensor by its sum over the ranks (in place, one collective)."""
+        self._reduce(tensors, 1.0)
+
+    def _reduce(self, tensors: list[torch.Tensor], scale: float) -> None:
         if not self.active or not tensors:
             return
         flat = self._flat(tensors)
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        if scale != 1.0:
+            flat *= scale
         offset = 0
         for t in tensors:
             n = t.numel()

@@ -64,18 +64,13 @@ class MixedChoice(nn.Module):
 
     def _two_path(self, x: torch.Tensor) -> torch.Tensor:
         assert self.pair_probs is not None
-        active_pos = self.pair.index(self.active)
+        a = self.pair.index(self.active)
         out = self.candidates[self.active](x)
         with torch.no_grad():
-            other = self.pair[1 - active_pos]
-            other_out = self.candidates[other](x)
-        outputs = {active_pos: out.detach(), 1 - active_pos: other_out}
-        gate = None
-        for pos in (0, 1):
-            p = self.pair_probs[pos]
-            term = (p - p.detach()) * outputs[pos]
-            gate = term if gate is None else gate + term
-        return out + gate
+            other = self.candidates[self.pair[1 - a]](x)
+        q = self.pair_probs
+        return (out + (q[a] - q[a].detach()) * out.detach()
+                + (q[1 - a] - q[1 - a].detach()) * other)
 
 
 class Supernet(nn.Module):

@@ -137,6 +137,19 @@ class BatchPlan:
             yield idx[lo:hi]
 
 
+def _diagnostics(probs: dict, genotype: dict) -> dict:
+    """Mean entropy of softmax(alpha) per decision and, for DARTS cells, the collapse
+    indicators of DARTS+ and Zela et al.: skip connections and parameter-free ops in the
+    derived normal cell."""
+    rows = [r for v in probs.values() for r in (v if isinstance(v[0], list) else [v])]
+    out = {"mean_entropy": sum(entropy(r) for r in rows) / len(rows)}
+    if genotype["space"] == "darts-cnn":
+        ops = [op for op, _ in genotype["normal"]]
+        out["normal_skip_connect"] = ops.count("skip_connect")
+        out["normal_parameter_free"] = sum(op in PARAMETER_FREE_OPS for op in ops)
+    return out
+
+
 class SupernetSearch:
     """Runs search epochs on one rank; ``state_dict`` / ``load_state_dict`` make it resumable."""
 
@@ -160,9 +173,8 @@ class SupernetSearch:
         self.valid_plan = BatchPlan(len(self.valid_y), s.batch_size, self.comm, s.seed + 7919)
         self.latency_table = latency_table
         if latency_table is not None and s.latency_target_ms is None:
-            with torch.no_grad():
-                uniform = sum(sum(v) / len(v) for v in latency_table.values())
-            self.latency_target = float(uniform)
+            # the expected latency under uniform probabilities
+            self.latency_target = sum(sum(v) / len(v) for v in latency_table.values())
         else:
             self.latency_target = s.latency_target_ms
         self.epoch, self.step = 0, 0
@@ -184,9 +196,6 @@ class SupernetSearch:
         for i, d in enumerate(drawn):
             self.paths_digest = (self.paths_digest * 31 + d * (i + 1) + 1) % (2 ** 61 - 1)
 
-    def _apply(self, params, grads, opt, clip: float | None = None) -> None:
-        averaged_step(params, grads, opt, self.comm, clip)
-
     def weight_step(self, xt, yt) -> tuple[float, int]:
         method = self.s.method
         if method == "proxyless":
@@ -198,7 +207,7 @@ class SupernetSearch:
         logits = self.net(xt)
         loss = F.cross_entropy(logits, yt, label_smoothing=self.s.label_smoothing)
         grads = torch.autograd.grad(loss, self.w_params, allow_unused=True)
-        self._apply(self.w_params, grads, self.w_opt, self.s.grad_clip)
+        averaged_step(self.w_params, grads, self.w_opt, self.comm, self.s.grad_clip)
         return float(loss.detach()) * len(yt), int((logits.argmax(1) == yt).sum())
 
     def arch_step(self, xt, yt, xv, yv) -> None:
@@ -213,7 +222,7 @@ class SupernetSearch:
                     self.latency_target
             grads = torch.autograd.grad(loss, self.a_params, allow_unused=True)
             grads = [_zeros_if_none(g, a) for g, a in zip(grads, self.a_params)]
-            self._apply(self.a_params, grads, self.a_opt)
+            averaged_step(self.a_params, grads, self.a_opt, self.comm)
             self.net.rescale_pairs(before)
             return
         self.net.set_mode("darts")
@@ -221,7 +230,7 @@ class SupernetSearch:
             grads = torch.autograd.grad(self._loss(xv, yv), self.a_params)
         else:
             grads = self.unrolled_arch_grads(xt, yt, xv, yv)
-        self._apply(self.a_params, list(grads), self.a_opt)
+        averaged_step(self.a_params, list(grads), self.a_opt, self.comm)
 
     def unrolled_arch_grads(self, xt, yt, xv, yv) -> list[torch.Tensor]:
         """DARTS' second-order architecture gradient, averaged over the ranks at the three
@@ -277,12 +286,13 @@ class SupernetSearch:
         self.comm.sum_([loss_sum])
         seconds = time.perf_counter() - t0
         valid = self.evaluate()
+        probs, genotype = self.net.probabilities(), self.net.derive()
         record = {"epoch": self.epoch, "train_loss": float(loss_sum[0] / loss_sum[2]),
                   "train_accuracy": float(loss_sum[1] / loss_sum[2]),
                   "valid_loss": valid[0], "valid_accuracy": valid[1],
                   "seconds": seconds, "samples_per_second": float(loss_sum[2]) / seconds,
-                  "probabilities": self.net.probabilities(), "genotype": self.net.derive(),
-                  **self._sync_report(), **self._diagnostics()}
+                  "probabilities": probs, "genotype": genotype,
+                  **self._sync_report(), **_diagnostics(probs, genotype)}
         self.history.append(record)
         self.epoch += 1
         return record
@@ -307,17 +317,6 @@ class SupernetSearch:
         return {"alpha_rank_spread": spread,
                 "paths_identical_on_ranks": len({g[1] for g in gathered}) == 1,
                 "world_size": self.comm.world_size}
-
-    def _diagnostics(self) -> dict:
-        probs = self.net.probabilities()
-        rows = [r for v in probs.values() for r in (v if isinstance(v[0], list) else [v])]
-        out = {"mean_entropy": sum(entropy(r) for r in rows) / len(rows)}
-        genotype = self.net.derive()
-        if genotype["space"] == "darts-cnn":  # collapse indicators (DARTS+, Zela et al.)
-            ops = [op for op, _ in genotype["normal"]]
-            out["normal_skip_connect"] = ops.count("skip_connect")
-            out["normal_parameter_free"] = sum(op in PARAMETER_FREE_OPS for op in ops)
-        return out
 
     # --- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -96,8 +96,8 @@ def tune_search(train, valid, space: str = "mlp", searcher=None, scheduler=None,
                                   verbose=0))
     grid = tuner.fit()
     best = grid.get_best_result(metric="valid_accuracy", mode="max", scope="last")
-    picked = {k: v for k, v in best.config.items()}
-    genotype = genotype_from_choices(space, input_shape, n_classes, picked, space_options)
+    genotype = genotype_from_choices(space, input_shape, n_classes, dict(best.config),
+                                     space_options)
     frame = grid.get_dataframe(filter_metric="valid_accuracy", filter_mode="max")
     return TuneSearchResult(genotype=genotype, valid_accuracy=float(best.metrics[
         "valid_accuracy"]), results=frame, seconds=time.time() - t0)
