@@ -10,6 +10,7 @@ Ray task; keep the whole fit inside ``time_limit``.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -20,9 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from raymlx import __version__
-from raymlx.cluster.planning import plan_trials
+from raymlx.cluster.inventory import read_nodes
+from raymlx.cluster.manager import start_manager
+from raymlx.cluster.policy import parse_bytes, plan_resources
+from raymlx.cluster.report import utilisation_line
 from raymlx.data import TablePreprocessor, Task, check_frame, load_table, prepare_label
 from raymlx.ensembles.bagging import assign_repeated_folds
 from raymlx.ensembles.stacking import (
@@ -35,6 +40,7 @@ from raymlx.ensembles.stacking import (
 )
 from raymlx.errors import FitError, InputError
 from raymlx.explain import permutation_importances, plot_importances
+from raymlx.fit_state import load_fit_state, read_ledger, save_fit_state
 from raymlx.metrics import get_metric
 from raymlx.models import get_families, portfolio_configs, search_space
 from raymlx.models.base import Problem
@@ -43,7 +49,7 @@ from raymlx.persistence import load_folder, save_folder
 from raymlx.predictor import ModelSet
 from raymlx.ray_session import ensure_ray
 from raymlx.searchers import EvolutionSearch, GPSearch, RandomSearch, RLSearch, TPESearch
-from raymlx.trial import TrialSetup
+from raymlx.trial import HOLDOUT_FILE, OOF_FILE, TrialSetup
 from raymlx.tuning import ModelRecord, run_search
 from raymlx.validation import check_int, check_number
 
@@ -120,7 +126,20 @@ class AutoML:
             each fold and ASHA's stopping rule (``raymlx.schedulers.ASHAScheduler``, eta 3,
             budget = folds done) ends configurations outside the top third of their rung;
             the leaderboard lists them as stopped.
+        cpus_per_trial: CPUs (and threads) each trial gets (capped at the largest node).
+        use_gpus: None (default): the families that can use a GPU (XGBoost, the MLP) ask
+            for one GPU per trial when the cluster has GPUs, so Ray runs them on GPU nodes;
+            True insists (an error without GPUs); False keeps every trial on CPUs.
+        memory_per_trial: bytes or a size ("2GB") each trial may use: Ray only places a
+            trial where that much of its ``memory`` resource is free, and a trial whose
+            process grows past it fails with a recorded error while the fit goes on.
+        max_retries: times a trial is run again when its worker process or node dies.
         verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
+
+    Every fit starts a :class:`~raymlx.cluster.manager.ResourceManager` actor that plans
+    the resources above from the cluster's nodes and keeps a live per-node report
+    (``raymlx cluster status``); its summary is ``cluster_report_``, saved with the
+    predictor and as ``cluster_report.json`` in the fit's folder.
     """
 
     def __init__(
@@ -142,6 +161,10 @@ class AutoML:
         hyperparameters: dict[str, list[dict[str, Any]]] | None = None,
         searcher: str = "auto",
         scheduler: str | None = None,
+        cpus_per_trial: int = 1,
+        use_gpus: bool | None = None,
+        memory_per_trial: float | str | None = None,
+        max_retries: int = 2,
         verbosity: int = 1,
     ) -> None:
         self.label = label
@@ -169,6 +192,10 @@ class AutoML:
         self.hyperparameters = hyperparameters
         self.searcher = searcher
         self.scheduler = scheduler
+        self.cpus_per_trial = cpus_per_trial
+        self.use_gpus = use_gpus
+        self.memory_per_trial = memory_per_trial
+        self.max_retries = max_retries
         self.verbosity = verbosity
         self._check_arguments()
 
@@ -186,6 +213,12 @@ class AutoML:
                              "True or False")
         check_int("seed", self.seed, 0)
         check_int("verbosity", self.verbosity, 0, 2)
+        check_int("cpus_per_trial", self.cpus_per_trial, 1)
+        check_int("max_retries", self.max_retries, 0, 100)
+        if self.use_gpus not in (None, True, False):
+            raise InputError(f"use_gpus={self.use_gpus!r} is invalid; give None (GPUs where "
+                             "the cluster has them), True or False")
+        parse_bytes(self.memory_per_trial)
         if self.families is not None:
             get_families(list(self.families))
         if self.hyperparameters is not None:
@@ -209,9 +242,54 @@ class AutoML:
 
     # ------------------------------------------------------------------ fit
     def fit(self, train: pd.DataFrame | str | Path) -> AutoML:
-        """Searches and ensembles models on ``train`` (a DataFrame or a CSV/Parquet path)."""
+        """Searches and ensembles models on ``train`` (a DataFrame or a CSV/Parquet path).
+
+        The fit's folder (``experiment_path_``, under ``path``) keeps its inputs and a
+        ledger of finished trials as it goes: after an interruption (Ctrl-C, a killed
+        driver), :meth:`resume` finishes it without refitting the finished trials."""
         _setup_logging(self.verbosity)
         t_start = time.time()
+        inputs = self._prepare(train)
+        ray_s = ensure_ray(self.address)
+        name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
+        folder = Path(self.path or "raymlx_runs").expanduser().resolve() / name
+        save_fit_state(folder, {"version": __version__, "params": self._params(),
+                                "inputs": inputs, "started": t_start + ray_s})
+        log.info("fit folder: %s", folder)
+        return self._run(inputs, folder, t_start + ray_s, self.time_limit, {}, t_start)
+
+    @classmethod
+    def resume(cls, path: str | Path, time_limit: float | None = None,
+               address: str | None = None, verbosity: int | None = None) -> AutoML:
+        """Finishes a fit that was interrupted, from its folder (``experiment_path_``; the
+        fit logs it at the start). Trials that finished are not run again: their models
+        and out-of-fold predictions are read from their checkpoints; trials that were
+        running are run again. ``time_limit``: seconds for the rest (default: what was left
+        of the original limit, at least a quarter of it)."""
+        state, folder = load_fit_state(path)
+        params = dict(state["params"])
+        if address is not None:
+            params["address"] = address
+        if verbosity is not None:
+            params["verbosity"] = verbosity
+        aml = cls(**params)
+        _setup_logging(aml.verbosity)
+        ledger = read_ledger(folder)
+        if time_limit is None and aml.time_limit:
+            last = max((e["time"] for entries in ledger.values() for e in entries),
+                       default=state["started"])
+            time_limit = max(aml.time_limit - (last - state["started"]),
+                             0.25 * aml.time_limit)
+        elif time_limit is not None:
+            check_number("time_limit", time_limit, 0, low_open=True)
+        t0 = time.time()
+        ray_s = ensure_ray(aml.address)
+        log.info("resuming %s: %d trials finished before", folder,
+                 sum(len(v) for v in ledger.values()))
+        return aml._run(state["inputs"], folder, t0 + ray_s, time_limit, ledger, t0)
+
+    def _prepare(self, train) -> dict[str, Any]:
+        """Validates the table, fits the preprocessor, encodes, and draws the folds."""
         df = load_table(train, "training table")
         check_frame(df, "training table")
         df, y, problem_type, classes = prepare_label(df, self.label, self.problem_type)
@@ -222,8 +300,6 @@ class AutoML:
         if len(df) < 2 * self.num_folds:
             raise InputError(f"the training table has {len(df)} labelled rows; "
                              f"{self.num_folds}-fold bagging needs at least {2 * self.num_folds}")
-        names = list(self.hyperparameters) if self.hyperparameters else self.families
-        families = [f for f in get_families(names) if problem_type in f.applies_to]
         task = Task(self.label, problem_type, metric.name, classes)
         pre = TablePreprocessor().fit(df.drop(columns=[self.label]))
         X = pre.transform(df)
@@ -237,30 +313,55 @@ class AutoML:
         fold = assign_repeated_folds(y_enc, self.num_folds, task.is_classification, self.seed,
                                      self.num_bag_sets)
         fold = fold[0] if self.num_bag_sets == 1 else fold
+        arrays = {"X": X, "y": y_enc, "fold": fold}
+        if X_hold is not None:  # every trial also predicts the held-out rows
+            arrays["X_hold"] = X_hold
+        return {"task": task, "preprocessor": pre, "arrays": arrays, "y_hold": y_hold}
+
+    def _run(self, inputs: dict[str, Any], folder: Path, t_start: float,
+             time_limit: float | None, ledger: dict[str, list], t_wall: float) -> AutoML:
+        """The fit after preparation: search, stacking layers, ensembles. ``ledger``: the
+        trials an interrupted run finished, by phase (empty for a new fit)."""
+        task, pre = inputs["task"], inputs["preprocessor"]
+        arrays = dict(inputs["arrays"])
+        y_enc, y_hold, X = arrays["y"], inputs["y_hold"], arrays["X"]
+        metric = get_metric(task.metric, task.problem_type)
+        names = list(self.hyperparameters) if self.hyperparameters else self.families
+        families = [f for f in get_families(names) if task.problem_type in f.applies_to]
         log.info("%s problem, metric %s, %d rows x %d features, %d-fold bagging%s%s",
-                 problem_type, metric.name, X.shape[0], X.shape[1], self.num_folds,
+                 task.problem_type, metric.name, X.shape[0], X.shape[1], self.num_folds,
                  f" x {self.num_bag_sets} repeats" if self.num_bag_sets > 1 else "",
                  f", {self.num_stack_levels} stacking layer(s)" if self.num_stack_levels
                  else "")
-
-        ray_s = ensure_ray(self.address)
-        deadline = (t_start + ray_s + self.time_limit) if self.time_limit else float("inf")
-        reserve = min(15.0, max(5.0, 0.1 * self.time_limit)) if self.time_limit else 0.0
+        deadline = (t_start + time_limit) if time_limit else float("inf")
+        reserve = min(15.0, max(5.0, 0.1 * time_limit)) if time_limit else 0.0
         max_models = self.max_models
         portfolio = portfolio_configs(families, self.hyperparameters)
         if max_models is None and deadline == float("inf"):
             max_models = len(portfolio)
-        plan = plan_trials()
-        store = OutOfFoldStore.remote()
-        problem = Problem(problem_type, task.n_classes, X.shape[1], dict(pre.categorical_))
+        plan = plan_resources(read_nodes(), families, self.cpus_per_trial, self.use_gpus,
+                              parse_bytes(self.memory_per_trial))
+        for note in plan.notes:
+            log.info("resources: %s", note)
+        log.info("resources: %d trials at once; %s", plan.concurrent_trials,
+                 ", ".join(f"{f}: {_describe(r)}" for f, r in plan.requests.items()))
+        manager = start_manager(folder.name, plan.to_dict(), deadline)
+        store = _pinned_here(OutOfFoldStore).remote()
+        _reload_finished(store, ledger)
+        problem = Problem(task.problem_type, task.n_classes, X.shape[1],
+                          dict(pre.categorical_))
         setup = TrialSetup(problem=problem, metric=metric.name, deadline=deadline - reserve,
-                           num_threads=plan.cpus_per_trial, seed=self.seed)
-        storage = Path(self.path or "raymlx_runs").expanduser().resolve()
-        name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
-        searcher = SEARCHERS[self.searcher](seed=self.seed, points_to_evaluate=portfolio)
-        arrays = {"X": X, "y": y_enc, "fold": fold}
-        if X_hold is not None:  # every trial also predicts the held-out rows
-            arrays["X_hold"] = X_hold
+                           num_threads=plan.cpus_per_trial, seed=self.seed, manager=manager,
+                           requests=plan.requests,
+                           memory_limit=parse_bytes(self.memory_per_trial))
+        done = ledger.get("search", [])
+        finished = [e["model"] for e in done]
+        searcher = SEARCHERS[self.searcher](
+            seed=self.seed + (1000 if done else 0),  # a resumed search draws anew
+            points_to_evaluate=[p for p in portfolio if p["model"] not in finished])
+        for e in done:
+            if e["metrics"].get("score") is not None and not e["metrics"].get("error"):
+                searcher.add_evaluated_point({"model": e["model"]}, e["metrics"]["score"])
         search_end = deadline - reserve
         if self.num_stack_levels and deadline != float("inf"):
             search_end = time.time() + (search_end - time.time()) * layer_share(
@@ -269,43 +370,57 @@ class AutoML:
         # the trials read the features from the object store; the driver keeps the rest
         arrays = {k: v for k, v in arrays.items() if k != "X"}
         del X
-        records = run_search(
-            arrays, replace(setup, deadline=search_end), metric, search_space(families),
-            searcher, plan, storage, name, max_models, search_end, store,
-            scheduler=self.scheduler, data_ref=data_ref)
-        models = ModelSet(task, records)
-        if not models.usable():
-            errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
-            raise FitError(f"no model finished within the limits ({len(records)} trials): "
-                           f"{errors or 'no trial ran'}; raise time_limit")
-        log.debug("search ended %.2f s before the deadline", deadline - time.time())
-        # layer 1's ensemble is selected in the store actor while the stackers train
-        pending = self._start_ensemble(models, records, store, y_enc, ENSEMBLE_NAME)
-        tops = [self._finish_ensemble(models, pending, deadline, level=1)]
-        layer = records
-        for level in range(2, self.num_stack_levels + 2):
-            layer = self._stack_layer(level, layer, models, arrays, data_ref, setup, plan,
-                                      storage, f"{name}-L{level}", store, deadline - reserve)
-            if not layer:
-                break
-            pending = self._start_ensemble(models, layer, store, y_enc,
-                                           f"{ENSEMBLE_NAME}_L{level}")
-            tops.append(self._finish_ensemble(models, pending, deadline, level))
-        log.debug("ensembles done %.2f s before the deadline", deadline - time.time())
+        try:
+            records = run_search(
+                arrays, replace(setup, deadline=search_end), metric, search_space(families),
+                searcher, plan, folder, _experiment("search", ledger), max_models, search_end,
+                store, scheduler=self.scheduler, data_ref=data_ref, previous=done,
+                max_retries=self.max_retries)
+            models = ModelSet(task, records)
+            if len(records) > len(done):
+                _drop_layers_above(ledger, 1)
+            if not models.usable():
+                errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
+                raise FitError(f"no model finished within the limits ({len(records)} "
+                               f"trials): {errors or 'no trial ran'}; raise time_limit")
+            log.debug("search ended %.2f s before the deadline", deadline - time.time())
+            # layer 1's ensemble is selected in the store actor while the stackers train
+            pending = self._start_ensemble(models, records, store, y_enc, ENSEMBLE_NAME)
+            tops = [self._finish_ensemble(models, pending, deadline, level=1)]
+            layer = records
+            for level in range(2, self.num_stack_levels + 2):
+                layer = self._stack_layer(level, layer, models, arrays, data_ref, setup,
+                                          plan, folder, store, deadline - reserve, ledger)
+                if not layer:
+                    break
+                pending = self._start_ensemble(models, layer, store, y_enc,
+                                               f"{ENSEMBLE_NAME}_L{level}")
+                tops.append(self._finish_ensemble(models, pending, deadline, level))
+            log.debug("ensembles done %.2f s before the deadline", deadline - time.time())
+            self.cluster_report_ = ray.get(manager.summary.remote())
+        except KeyboardInterrupt:
+            log.warning("interrupted; finish this fit with AutoML.resume(%r) or "
+                        "`raymlx fit --resume %s`", str(folder), folder)
+            raise
+        finally:
+            ray.kill(manager)
+        with open(folder / "cluster_report.json", "w") as fh:
+            json.dump(self.cluster_report_, fh, indent=1, default=str)
         self.task_, self.preprocessor_, self.models_ = task, pre, models
         self.stacking_ = self._choose_final(models, tops, store, y_hold)
         self.best_model_ = self.stacking_["final_model"]
-        self.experiment_path_ = str(storage / name)
+        self.experiment_path_ = str(folder)
         self.oof_store_ = store
-        self.fit_time_s_ = time.time() - t_start - ray_s
-        log.info("fit done in %.1f s: %d models, best %s (%s=%.5g)", self.fit_time_s_,
+        self.fit_time_s_ = time.time() - t_wall
+        log.info("fit done in %.1f s: %d models, best %s (%s=%.5g); %s", self.fit_time_s_,
                  len(models.usable()), self.best_model_, metric.name,
-                 models.records[self.best_model_].score_val)
+                 models.records[self.best_model_].score_val,
+                 utilisation_line(self.cluster_report_))
         return self
 
     def _stack_layer(self, level: int, below: list[ModelRecord], models: ModelSet,
-                     arrays: dict, data_ref, setup: TrialSetup, plan, storage: Path, name: str,
-                     store, end: float) -> list[ModelRecord]:
+                     arrays: dict, data_ref, setup: TrialSetup, plan, folder: Path,
+                     store, end: float, ledger: dict[str, list]) -> list[ModelRecord]:
         """Trains stacking layer ``level`` on ``below``'s out-of-fold predictions."""
         metric, task = models.metric, models.task
         inputs, stackers = choose_inputs(below, metric), choose_stackers(below, metric)
@@ -316,6 +431,7 @@ class AutoML:
             return []
         layer_end = end if end == float("inf") else (
             time.time() + left / (self.num_stack_levels + 2 - level))
+        done = [e["model"] for e in ledger.get(f"L{level}", [])]
         refs = ray.get(store.refs.remote())
         holdout = ray.get(store.holdout_refs.remote()) if "X_hold" in arrays else {}
         width = stack_width(len(inputs), task.problem_type, task.n_classes)
@@ -325,14 +441,18 @@ class AutoML:
         records = run_search(
             arrays, replace(setup, problem=problem, deadline=layer_end), metric,
             search_space(get_families(sorted({c["model"]["family"] for c in stackers}))),
-            RandomSearch(seed=self.seed + level, points_to_evaluate=stackers), plan,
-            storage, name, len(stackers), layer_end, store,
+            RandomSearch(seed=self.seed + level, points_to_evaluate=[
+                c for c in stackers if c["model"] not in done]), plan,
+            folder, _experiment(f"L{level}", ledger), len(stackers), layer_end, store,
             stack_refs=[refs[r.trial_id][0] for r in inputs],
             holdout_refs=[holdout[r.trial_id][0] for r in inputs] if holdout else None,
-            level=level, data_ref=data_ref,
-            inputs=[r.name for r in inputs])
+            level=level, data_ref=data_ref, inputs=[r.name for r in inputs],
+            phase=f"L{level}", previous=ledger.get(f"L{level}", []),
+            max_retries=self.max_retries)
         for rec in records:
             models.records[rec.name] = rec
+        if len(records) > len(ledger.get(f"L{level}", [])):
+            _drop_layers_above(ledger, level)
         return [r for r in records if r.ok]
 
     def _start_ensemble(self, models: ModelSet, layer: list[ModelRecord], store,
@@ -503,7 +623,7 @@ class AutoML:
         state = {"version": __version__, "label": self.label, "task": self.task_,
                  "preprocessor": self.preprocessor_, "records": records,
                  "best_model": self.best_model_, "stacking": self.stacking_,
-                 "params": self._params(),
+                 "params": self._params(), "cluster_report": self.cluster_report_,
                  "fit_time_s": self.fit_time_s_}
         folder = save_folder(path, state, files, __version__)
         log.info("saved the predictor to %s", folder)
@@ -513,7 +633,7 @@ class AutoML:
         keys = ("label", "problem_type", "metric", "time_limit", "max_models", "presets",
                 "num_folds", "num_stack_levels", "num_bag_sets", "dynamic_stacking", "seed",
                 "path", "address", "families", "hyperparameters", "searcher", "scheduler",
-                "verbosity")
+                "cpus_per_trial", "use_gpus", "memory_per_trial", "max_retries", "verbosity")
         return {k: getattr(self, k) for k in keys}
 
     @classmethod
@@ -530,11 +650,57 @@ class AutoML:
         aml.models_ = ModelSet(aml.task_, state["records"])
         aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
         aml.stacking_ = state.get("stacking", {})
+        aml.cluster_report_ = state.get("cluster_report", {})
         return aml
 
     def __repr__(self) -> str:
         state = f"best={self.best_model_!r}" if hasattr(self, "best_model_") else "not fitted"
         return f"AutoML(label={self.label!r}, {state})"
+
+
+def _drop_layers_above(ledger: dict[str, list], level: int) -> None:
+    """A resumed layer that trained new models makes the stackers above it stale: they
+    were trained on other inputs, so they are trained again."""
+    for phase in [p for p in ledger if p.startswith("L") and int(p[1:]) > level]:
+        del ledger[phase]
+
+
+def _experiment(phase: str, ledger: dict[str, list]) -> str:
+    """The Tune experiment's folder name: the phase, or ``<phase>-resumed-<n>`` when an
+    interrupted run already wrote trials of that phase."""
+    return f"{phase}-resumed-{time.strftime('%H%M%S')}" if ledger.get(phase) else phase
+
+
+def _describe(request: dict[str, float]) -> str:
+    parts = [f"{request.get('CPU', 0):g} CPU"]
+    if request.get("GPU"):
+        parts.append(f"{request['GPU']:g} GPU")
+    if request.get("memory"):
+        parts.append(f"{request['memory'] / 2**30:.2f} GiB")
+    return " + ".join(parts)
+
+
+def _pinned_here(actor_class):
+    """``actor_class`` placed on the driver's node: the objects it owns (the out-of-fold
+    predictions) must outlive any worker node that a cluster loses mid-fit."""
+    here = ray.get_runtime_context().get_node_id()
+    return actor_class.options(
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False))
+
+
+def _reload_finished(store, ledger: dict[str, list]) -> None:
+    """Puts the out-of-fold (and holdout) predictions of the trials an interrupted run
+    finished back in the store, from their checkpoints."""
+    refs = []
+    for entries in ledger.values():
+        for e in entries:
+            if e["checkpoint"] and not e["error"] and not e["metrics"].get("error") \
+                    and not e["metrics"].get("partial"):
+                folder = Path(e["checkpoint"])
+                hold = folder / HOLDOUT_FILE
+                refs.append(store.put.remote(e["trial_id"], np.load(folder / OOF_FILE),
+                                             np.load(hold) if hold.exists() else None))
+    ray.get(refs)
 
 
 __all__ = ["AutoML"]

@@ -1,4 +1,5 @@
-"""``raymlx`` command line: fit, predict and leaderboard on CSV / Parquet files; ``nas``.
+"""``raymlx`` command line: fit (or resume), predict and leaderboard on CSV / Parquet files;
+``nas``; ``cluster`` (status, deploy templates, auth tokens).
 
 Errors a user can fix print one line (``raymlx: error: ...``) and exit with status 2.
 """
@@ -19,9 +20,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     fit = sub.add_parser("fit", help="search, bag and ensemble models; save the predictor")
-    fit.add_argument("train", help="training table (CSV or Parquet)")
-    fit.add_argument("--label", required=True, help="column to predict")
+    fit.add_argument("train", nargs="?", help="training table (CSV or Parquet)")
+    fit.add_argument("--label", help="column to predict (required unless --resume)")
     fit.add_argument("--output", required=True, help="folder to save the predictor in")
+    fit.add_argument("--resume", default=None, metavar="DIR",
+                     help="finish an interrupted fit from its folder (the fit logs it); "
+                          "the other options are the interrupted fit's")
     fit.add_argument("--time-limit", type=float, default=None, help="seconds for the fit")
     fit.add_argument("--max-models", type=int, default=None, help="most trials to run")
     fit.add_argument("--metric", default=None, help="e.g. roc_auc, log_loss, rmse, accuracy")
@@ -47,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop poor configurations after one fold (ASHA over folds)")
     fit.add_argument("--path", default=None, help="folder for the Tune experiment")
     fit.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")
+    fit.add_argument("--cpus-per-trial", type=int, default=1, help="CPUs each trial gets")
+    fit.add_argument("--use-gpus", default=None, choices=["auto", "on", "off"],
+                     help="GPU families (xgboost, mlp) on GPUs: auto (default) when the "
+                          "cluster has some")
+    fit.add_argument("--memory-per-trial", default=None,
+                     help="memory a trial may use, e.g. 2GB; past it the trial fails")
+    fit.add_argument("--max-retries", type=int, default=2,
+                     help="retries of a trial whose worker or node dies")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
 
     pred = sub.add_parser("predict", help="predict with a saved predictor")
@@ -59,15 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
     board.add_argument("--test", default=None, help="labelled table to score the models on")
 
+    from raymlx.cluster.cli import add_parser as add_cluster_parser
     from raymlx.nas.cli import add_parser as add_nas_parser
 
     add_nas_parser(sub)
+    add_cluster_parser(sub)
     return p
 
 
 def _fit(args) -> None:
     from raymlx.automl import AutoML
 
+    if args.resume:
+        aml = AutoML.resume(args.resume, time_limit=args.time_limit, address=args.address,
+                            verbosity=0 if args.quiet else 1)
+        _save_and_show(aml, args.output)
+        return
+    if not args.train or not args.label:
+        raise InputError("give the training table and --label (or --resume DIR)")
     families = args.families.split(",") if args.families else None
     aml = AutoML(label=args.label, problem_type=args.problem_type, metric=args.metric,
                  time_limit=args.time_limit, max_models=args.max_models,
@@ -76,9 +97,16 @@ def _fit(args) -> None:
                  dynamic_stacking=None if args.dynamic_stacking is None
                  else args.dynamic_stacking == "on", seed=args.seed, path=args.path,
                  address=args.address, families=families, searcher=args.searcher,
-                 scheduler=args.scheduler, verbosity=0 if args.quiet else 1)
+                 scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
+                 use_gpus={None: None, "auto": None, "on": True, "off": False}[args.use_gpus],
+                 memory_per_trial=args.memory_per_trial, max_retries=args.max_retries,
+                 verbosity=0 if args.quiet else 1)
     aml.fit(args.train)
-    folder = aml.save(args.output)
+    _save_and_show(aml, args.output)
+
+
+def _save_and_show(aml, output: str) -> None:
+    folder = aml.save(output)
     _print_board(aml.leaderboard())
     print(f"saved to {folder}")
 
@@ -115,14 +143,23 @@ def _nas(args) -> None:
     run(args)
 
 
+def _cluster(args) -> None:
+    from raymlx.cluster.cli import run
+
+    run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard,
-         "nas": _nas}[args.command](args)
+         "nas": _nas, "cluster": _cluster}[args.command](args)
     except (InputError, FitError) as exc:
         print(f"raymlx: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("raymlx: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

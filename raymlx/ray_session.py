@@ -12,28 +12,55 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 
 import ray
+from ray.exceptions import AuthenticationError
 
 from raymlx.errors import InputError
 
 log = logging.getLogger("raymlx")
 
 
-def ensure_ray(address: str | None = None) -> float:
-    """Makes sure this process is connected to Ray; returns the seconds it took."""
+def ensure_ray(address: str | None = None, start_local: bool = True) -> float:
+    """Makes sure this process is connected to Ray; returns the seconds it took.
+
+    ``start_local=False``: only join a running cluster (``address="auto"`` when none is
+    given), never start one. Before starting a new local instance with token
+    authentication on, raymlx writes the owner-only token file Ray will use
+    (:func:`raymlx.cluster.auth.prepare_local_token`)."""
     if ray.is_initialized():
         return 0.0
     t0 = time.time()
-    target = address or os.environ.get("RAY_ADDRESS")
+    target = address or os.environ.get("RAY_ADDRESS") or (None if start_local else "auto")
+    if target is None:
+        from raymlx.cluster.auth import prepare_local_token
+
+        written = prepare_local_token(None)
+        if written is not None:
+            log.info("wrote Ray's auth token to %s (readable by you only)", written)
+    _check_reachable(target)
     try:
         ray.init(address=target, log_to_driver=False, include_dashboard=None,
                  configure_logging=True, logging_level=logging.WARNING)
-    except ConnectionError as exc:
+    except (ConnectionError, AuthenticationError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
         raise InputError(f"could not connect to the Ray cluster at {target!r}: {first}") from None
     where = target or "a local Ray instance"
     log.info("connected to %s in %.1f s (%s CPUs)", where, time.time() - t0,
              int(ray.cluster_resources().get("CPU", 0)))
     return time.time() - t0
+
+
+def _check_reachable(target: str | None) -> None:
+    """A ``host:port`` that nothing answers on fails in seconds with one line, instead of
+    Ray's minute of retries."""
+    if not target or target == "auto" or "://" in target or ":" not in target:
+        return
+    host, _, port = target.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"could not connect to the Ray cluster at {target!r}: "
+                         f"{exc.strerror or exc}") from None

@@ -3,7 +3,7 @@
 The driver ``ray.put``s the prepared features, labels and fold numbers once; every trial
 gets that ObjectRef through ``tune.with_parameters``. The searcher proposes configurations
 over the conditional space family -> hyperparameters (the portfolio first); Tune places the
-trials with the per-trial CPUs and concurrency decided by :mod:`raymlx.cluster.planning`;
+trials with the per-family resources and concurrency decided by :mod:`raymlx.cluster.policy`;
 the experiment stops at the fit's deadline. What comes back is one :class:`ModelRecord` per
 trial, failed ones included, and the out-of-fold references from the store.
 """
@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import ray
 from ray import tune
+from ray.tune import PlacementGroupFactory
 
-from raymlx.cluster.planning import TrialPlan
+from raymlx.cluster.policy import ResourcePlan
+from raymlx.fit_state import TrialLedger
 from raymlx.metrics import Metric
 from raymlx.progress import ProgressReporter
 from raymlx.searchers.deadline import StopAt
@@ -67,8 +69,8 @@ def run_search(
     metric: Metric,
     param_space: dict,
     searcher,
-    plan: TrialPlan,
-    storage: Path,
+    plan: ResourcePlan,
+    folder: Path,
     name: str,
     max_models: int | None,
     search_deadline: float,
@@ -79,8 +81,17 @@ def run_search(
     level: int = 1,
     inputs: list[str] | None = None,
     data_ref: ray.ObjectRef | None = None,
+    phase: str = "search",
+    previous: list[dict] | None = None,
+    max_retries: int = 2,
 ) -> list[ModelRecord]:
     """Runs the trials; returns a record per trial, in the order they were created.
+
+    ``folder`` is the fit's folder: Tune writes the experiment ``name`` inside it, and every
+    finished trial is added to its ledger under ``phase`` (:mod:`raymlx.fit_state`).
+    ``previous``: the ledger entries of this phase from an interrupted run; they come first
+    in the result and ``max_models`` counts them. A trial's worker that dies (killed, its
+    node lost) is retried up to ``max_retries`` times.
 
     A stacking layer (``level`` >= 2) passes ``stack_refs``, the ObjectRefs of the
     out-of-fold predictions of the models named ``inputs`` (and ``holdout_refs``, their
@@ -93,14 +104,29 @@ def run_search(
     the budget is the number of folds done (rungs at 1, 3, ... folds, then all of them).
     """
     num_folds = int(np.atleast_2d(arrays["fold"])[0].max()) + 1
+    namer = _Namer(level)
+    records = [_record(namer, e["model"], e["metrics"], e["checkpoint"], e["error"],
+                       e["trial_id"], level, inputs, num_folds, metric)
+               for e in previous or []]
+    if max_models is not None:
+        max_models -= len(records)
+        if max_models <= 0:
+            return records
     if scheduler is not None:
         setup = replace(setup, report_folds=True)
     data_ref = data_ref if data_ref is not None else ray.put(arrays)
+    requests = plan.requests
+
+    def resources(config: dict) -> PlacementGroupFactory:
+        # per family: GPU families ask for a GPU where the plan gives them one
+        family = config["model"]["family"]
+        return PlacementGroupFactory([requests.get(family, {"CPU": plan.cpus_per_trial})])
+
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, data=[data_ref, list(stack_refs or []),
                                                    list(holdout_refs or [])], store=store,
                              setup=setup),
-        {"cpu": plan.cpus_per_trial},
+        resources,
     )
     budget = None
     if search_deadline != float("inf"):
@@ -123,52 +149,70 @@ def run_search(
         ),
         run_config=tune.RunConfig(
             name=name,
-            storage_path=str(storage),
+            storage_path=str(folder),
             verbose=0,
-            callbacks=[ProgressReporter(metric, setup.deadline, max_models)],
-            failure_config=tune.FailureConfig(max_failures=0),
+            callbacks=[ProgressReporter(metric, setup.deadline, max_models),
+                       TrialLedger(folder, phase)],
+            failure_config=tune.FailureConfig(max_failures=max_retries),
         ),
     )
     # Tune's own progress tables off while it runs (we log progress); the user's setting
-    # of the variable is restored afterwards
-    previous = os.environ.get("RAY_AIR_NEW_OUTPUT")
-    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    # of the variable is restored afterwards. Tune's SIGINT handler off: Ctrl-C stops the
+    # fit at once (KeyboardInterrupt), and the fit can be resumed from its folder.
+    saved = {k: os.environ.get(k) for k in ("RAY_AIR_NEW_OUTPUT", "TUNE_DISABLE_SIGINT_HANDLER")}
+    os.environ.update(RAY_AIR_NEW_OUTPUT="0", TUNE_DISABLE_SIGINT_HANDLER="1")
     try:
         grid = tuner.fit()
     finally:
-        if previous is None:
-            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
-        else:
-            os.environ["RAY_AIR_NEW_OUTPUT"] = previous
-    results = sorted(grid, key=lambda r: _trial_index(r.path))
-    records, counts = [], {}
-    for res in results:
-        model_cfg = (res.config or {}).get("model", {})
-        family = model_cfg.get("family", "?")
-        counts[family] = counts.get(family, 0) + 1
-        suffix = f"_L{level}" if level > 1 else ""
-        rec = ModelRecord(name=f"{family}_{counts[family]}{suffix}", family=family,
-                          config=model_cfg.get("params", {}), stack_level=level,
-                          inputs=list(inputs or []))
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    for res in sorted(grid, key=lambda r: _trial_index(r.path)):
         metrics = res.metrics or {}
-        if res.error is None and metrics.get("error"):
-            rec.error = metrics["error"]
-        elif res.error is None and metrics.get("partial"):
-            rec.error = (f"stopped by ASHA after {metrics.get('folds_done')} of "
-                         f"{num_folds} folds "
-                         f"({metric.name} {float(metrics['score']):.4g} so far)")
-        elif res.error is None and res.checkpoint is not None and "score" in metrics:
-            rec.score_val = float(metrics["score"])
-            rec.fit_time_s = float(metrics["fit_time_s"])
-            rec.predict_time_s = float(metrics["predict_time_s"])
-            rec.models_path = os.path.join(res.checkpoint.path, MODELS_FILE)
-            rec.trial_id = metrics.get("trial_id")
-            rec.folds_cut_short = int(metrics.get("folds_cut_short", 0))
-            rec.repeats = int(metrics.get("repeats", 1))
-        else:
-            rec.error = _short_error(res.error) if res.error else "stopped at the time limit"
-        records.append(rec)
+        error = _short_error(res.error) if res.error is not None else None
+        records.append(_record(namer, (res.config or {}).get("model", {}), metrics,
+                               res.checkpoint.path if res.checkpoint is not None else None,
+                               error, metrics.get("trial_id"), level, inputs, num_folds,
+                               metric))
     return records
+
+
+class _Namer:
+    """``<family>_<n>`` (``_L<level>`` above layer 1), counting per family."""
+
+    def __init__(self, level: int) -> None:
+        self.level, self.counts = level, {}
+
+    def __call__(self, family: str) -> str:
+        self.counts[family] = self.counts.get(family, 0) + 1
+        return f"{family}_{self.counts[family]}" + (f"_L{self.level}" if self.level > 1 else "")
+
+
+def _record(namer: _Namer, model_cfg: dict, metrics: dict, checkpoint: str | None,
+            error: str | None, trial_id: str | None, level: int, inputs: list[str] | None,
+            num_folds: int, metric: Metric) -> ModelRecord:
+    """One leaderboard row from a trial's last metrics and checkpoint (or its error)."""
+    family = model_cfg.get("family", "?")
+    rec = ModelRecord(name=namer(family), family=family, config=model_cfg.get("params", {}),
+                      stack_level=level, inputs=list(inputs or []))
+    if error is None and metrics.get("error"):
+        rec.error = metrics["error"]
+    elif error is None and metrics.get("partial"):
+        rec.error = (f"stopped by ASHA after {metrics.get('folds_done')} of {num_folds} folds "
+                     f"({metric.name} {float(metrics['score']):.4g} so far)")
+    elif error is None and checkpoint is not None and "score" in metrics:
+        rec.score_val = float(metrics["score"])
+        rec.fit_time_s = float(metrics["fit_time_s"])
+        rec.predict_time_s = float(metrics["predict_time_s"])
+        rec.models_path = os.path.join(checkpoint, MODELS_FILE)
+        rec.trial_id = trial_id
+        rec.folds_cut_short = int(metrics.get("folds_cut_short", 0))
+        rec.repeats = int(metrics.get("repeats", 1))
+    else:
+        rec.error = error or "stopped at the time limit"
+    return rec
 
 
 def _fold_scheduler(name: str | None, num_folds: int):

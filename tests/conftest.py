@@ -16,12 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 WINE_RED = REPO / "examples" / "data" / "winequality-red.csv"
 
 
-@pytest.fixture(scope="session")
-def ray_session():
+def start_test_ray():
+    """The tests' one local Ray instance (the multi-node tests stop it for their simulated
+    cluster and start it again with this)."""
     import ray
 
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    return ray
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    ray = start_test_ray()
     yield ray
     ray.shutdown()
 

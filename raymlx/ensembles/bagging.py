@@ -76,6 +76,7 @@ def fit_bag(
     num_threads: int = 1,
     seed: int = 0,
     on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+    device: str = "cpu",
 ) -> Bag:
     """Fits ``family`` once per fold, finishing by ``deadline``.
 
@@ -113,7 +114,7 @@ def fit_bag(
             train, val = fold_r != k, fold_r == k
             t0 = time.time()
             est = family.estimator(params, problem, num_threads=num_threads,
-                                   seed=seed + k + r * num_folds)
+                                   seed=seed + k + r * num_folds, device=device)
             est.fit(X[train], y[train], X[val], y[val], deadline=t0 + left / (num_folds - k))
             t1 = time.time()
             truncated += bool(est.stopped_early_by_deadline_)

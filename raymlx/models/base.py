@@ -7,7 +7,7 @@ class that fits one fold.
 
 Call order for an estimator, as the bagging loop drives it::
 
-    est = Family.estimator(params, problem, num_threads=1, seed=0)   # stores arguments only
+    est = Family.estimator(params, problem, num_threads=1, seed=0, device="cpu")  # stores
     est.fit(X, y, X_val, y_val, deadline)    # X float32 features, y encoded labels / values
     est.predict(X)                           # (n, n_classes) probabilities, or (n,) values
 
@@ -49,12 +49,14 @@ class FoldEstimator:
     """
 
     def __init__(
-        self, params: dict[str, Any], problem: Problem, num_threads: int = 1, seed: int = 0
+        self, params: dict[str, Any], problem: Problem, num_threads: int = 1, seed: int = 0,
+        device: str = "cpu",
     ) -> None:
         self.params = params
         self.problem = problem
         self.num_threads = num_threads
         self.seed = seed
+        self.device = device  # "cuda" only in a trial that Ray gave a usable GPU
 
     # subclasses implement these two on the re-encoded labels
     def _fit(self, X, y, X_val, y_val, deadline: float) -> None:  # pragma: no cover
@@ -108,4 +110,5 @@ class Family:
     search_space: dict[str, Any]
     portfolio: tuple[dict[str, Any], ...]
     cpus: int = 1
+    gpus: bool = False  # can use one GPU per trial (XGBoost, the torch MLP)
     applies_to: tuple[str, ...] = ("binary", "multiclass", "regression")

@@ -58,6 +58,10 @@ class MLPEstimator(FoldEstimator):
             loss_fn = torch.nn.MSELoss()
         net = build_mlp(Xt.shape[1], n_out, int(p["width"]), int(p["depth"]),
                         float(p["dropout"]), p["activation"])
+        dev = torch.device(self.device)
+        net, Xt, yt = net.to(dev), Xt.to(dev), yt.to(dev)
+        if Xv is not None:
+            Xv, yv = Xv.to(dev), yv.to(dev)
         opt = torch.optim.AdamW(net.parameters(), lr=float(p["lr"]),
                                 weight_decay=float(p["weight_decay"]))
         gen = torch.Generator().manual_seed(self.seed)
@@ -65,7 +69,7 @@ class MLPEstimator(FoldEstimator):
         best, best_state, waited = float("inf"), None, 0
         for _epoch in range(int(p["max_epochs"])):
             net.train()
-            order = torch.randperm(len(Xt), generator=gen)
+            order = torch.randperm(len(Xt), generator=gen).to(dev)
             for start in range(0, len(Xt), batch):
                 idx = order[start:start + batch]
                 if len(idx) < 2:
@@ -88,7 +92,7 @@ class MLPEstimator(FoldEstimator):
         if best_state is not None:
             net.load_state_dict(best_state)
         net.eval()
-        self.net_ = net
+        self.net_ = net.to("cpu")  # predict anywhere: the driver may have no GPU
 
     def _predict(self, X):
         import torch
@@ -116,4 +120,5 @@ FAMILY = Family(
         {"width": 128, "depth": 2, "dropout": 0.1, "lr": 1e-3},
         {"width": 256, "depth": 3, "dropout": 0.2, "lr": 3e-4, "activation": "gelu"},
     ),
+    gpus=True,
 )

@@ -31,7 +31,7 @@ class XGBoostEstimator(FoldEstimator):
         else:
             params.update(objective="multi:softprob", num_class=self.n_fit_classes)
         params.update(tree_method="hist", nthread=self.num_threads, seed=self.seed,
-                      max_cat_to_onehot=8)
+                      max_cat_to_onehot=8, device=self.device)
         types = ["c" if i in self.problem.categorical else "q" for i in range(X.shape[1])]
         dtrain = xgb.DMatrix(X, y, feature_types=types, enable_categorical=True)
         evals, stopping = [], None
@@ -42,6 +42,8 @@ class XGBoostEstimator(FoldEstimator):
         self.feature_types_ = types
         self.booster_ = xgb.train(params, dtrain, rounds, evals=evals, verbose_eval=False,
                                   early_stopping_rounds=stopping, callbacks=[StopAtDeadline()])
+        if self.device != "cpu":  # predict anywhere: the driver may have no GPU
+            self.booster_.set_param({"device": "cpu"})
 
     def _predict(self, X):
         # inplace_predict skips building a DMatrix (about half the cost of a one-row call);
@@ -62,6 +64,7 @@ FAMILY = Family(
         "colsample_bytree": tune.uniform(0.4, 1.0),
         "lambda": tune.loguniform(1e-2, 10.0),
     },
+    gpus=True,
     portfolio=(
         {"eta": 0.1, "max_depth": 6},
         {"eta": 0.05, "max_depth": 8, "colsample_bytree": 0.7, "min_child_weight": 2.0},

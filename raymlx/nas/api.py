@@ -151,17 +151,14 @@ def prepare_data(train, valid, batch_size: int, num_workers: int) -> tuple[dict,
     return data, classes.tolist(), len(classes)
 
 
-def _check_workers(num_workers: int, use_gpu: bool, max_failures: int) -> None:
+def _check_workers(num_workers: int, use_gpu: bool | None, max_failures: int) -> None:
     if not isinstance(num_workers, int) or num_workers < 1:
         raise InputError(f"num_workers must be an integer >= 1, got {num_workers!r}")
     if max_failures < 0:
         raise InputError(f"max_failures must be >= 0, got {max_failures!r}")
-    if use_gpu and not torch.cuda.is_available():
-        import ray
-
-        if ray.is_initialized() and ray.cluster_resources().get("GPU", 0) < num_workers:
-            raise InputError(f"use_gpu=True needs {num_workers} GPU(s); the Ray cluster has "
-                             f"{int(ray.cluster_resources().get('GPU', 0))}")
+    if use_gpu not in (None, True, False):
+        raise InputError(f"use_gpu={use_gpu!r} is invalid; give None (GPUs when the cluster "
+                         "has one per worker), True or False")
 
 
 def _stamp() -> str:
@@ -174,17 +171,22 @@ def _storage(storage_path: str | None) -> str:
 
 
 def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
-            num_workers: int, use_gpu: bool, storage_path: str | None, max_failures: int,
+            num_workers: int, use_gpu: bool | None, storage_path: str | None,
+            max_failures: int,
             cpus_per_worker: float | None):
     """Connects to Ray, puts the data in the object store once and runs ``worker`` on Ray
     Train; returns rank 0's return value and the run's folder."""
     import ray
 
+    from raymlx.cluster.inventory import read_nodes
+    from raymlx.cluster.policy import plan_workers
     from raymlx.nas.ray_runner import run_on_ray_train
     from raymlx.ray_session import ensure_ray
 
     ensure_ray(address)
-    _check_workers(num_workers, use_gpu, max_failures)  # now against the cluster's GPUs
+    # the resource policy AutoML uses: GPUs when there is one per worker, else free CPUs
+    use_gpu, cpus_per_worker = plan_workers(read_nodes(), num_workers, use_gpu,
+                                            cpus_per_worker)
     return run_on_ray_train(worker, {**config, "data": ray.put(data)},
                             num_workers=num_workers, use_gpu=use_gpu,
                             storage_path=_storage(storage_path), name=name,
@@ -193,7 +195,7 @@ def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
 
 def search(train, valid, space: str = "darts-cnn", method: str = "darts", order: int = 1,
            epochs: int = 50, batch_size: int = 64, num_workers: int = 1,
-           use_gpu: bool = False, seed: int = 0, space_options: dict | None = None,
+           use_gpu: bool | None = None, seed: int = 0, space_options: dict | None = None,
            storage_path: str | None = None, name: str | None = None, max_failures: int = 0,
            address: str | None = None, cpus_per_worker: float | None = None,
            **settings) -> SearchResult:
@@ -229,7 +231,7 @@ def search(train, valid, space: str = "darts-cnn", method: str = "darts", order:
 
 
 def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
-          num_workers: int = 1, use_gpu: bool = False, seed: int = 0,
+          num_workers: int = 1, use_gpu: bool | None = None, seed: int = 0,
           network_options: dict | None = None, storage_path: str | None = None,
           name: str | None = None, max_failures: int = 0, address: str | None = None,
           cpus_per_worker: float | None = None, **settings) -> TrainResult:

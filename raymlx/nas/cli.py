@@ -43,7 +43,8 @@ def _data_args(p: argparse.ArgumentParser, default_valid: float) -> None:
                    help="share of the data held out when the file has no X_valid")
     p.add_argument("--output", required=True, help="folder for the results")
     p.add_argument("--workers", type=int, default=1, help="Ray Train workers")
-    p.add_argument("--gpu", action="store_true", help="one GPU per worker (NCCL)")
+    p.add_argument("--gpu", default="auto", choices=["auto", "on", "off"],
+                   help="one GPU per worker (NCCL); auto: when the cluster has enough")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-failures", type=int, default=0,
                    help="worker failures to recover from (resuming at the last epoch)")
@@ -67,7 +68,8 @@ def run(args) -> None:
     from raymlx import nas
 
     out = Path(args.output).expanduser()
-    common = {"num_workers": args.workers, "use_gpu": args.gpu, "seed": args.seed,
+    use_gpu = {"auto": None, "on": True, "off": False}[args.gpu]
+    common = {"num_workers": args.workers, "use_gpu": use_gpu, "seed": args.seed,
               "max_failures": args.max_failures, "address": args.address,
               "batch_size": args.batch_size, "epochs": args.epochs}
     if args.nas_command == "search":

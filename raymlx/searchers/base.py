@@ -51,6 +51,22 @@ class SpaceSearcher(Searcher):
         self._live: dict[str, tuple[Any, dict | None]] = {}
         self.history: list[tuple[Any, float]] = []  # (config, loss) of finished trials
         self._vectors: DecisionVectors | None = None
+        self._given: list[tuple[Any, float]] = []  # results from outside, not yet learnt
+
+    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False,
+                            pruned: bool = False, intermediate_values=None) -> None:
+        """Learns from a configuration evaluated elsewhere (Tune's ``Searcher`` hook), e.g.
+        the trials a resumed fit finished before it was interrupted. It is learnt at the
+        next ``suggest``, once the space and mode are known."""
+        if not error and not pruned and value is not None and np.isfinite(value):
+            self._given.append((copy.deepcopy(parameters), float(value)))
+
+    def _learn_given(self) -> None:
+        for config, value in self._given:
+            loss = value if self._mode != "max" else -value
+            self.history.append((config, loss))
+            self._observe(config, None, loss)
+        self._given = []
 
     def set_search_properties(self, metric, mode, config, **spec) -> bool:
         if self._space is not None and config:
@@ -82,6 +98,8 @@ class SpaceSearcher(Searcher):
         if self._space is None:
             raise InputError(f"{type(self).__name__} has no search space: pass space= or use "
                              "it in a Tuner with a param_space")
+        if self._given:
+            self._learn_given()
         if self._points:
             config, meta = self._points.pop(0), None
         else:

@@ -1,0 +1,161 @@
+"""The ``ResourceManager`` actor: one per fit, the policy and the live utilisation report.
+
+AutoGluon's resource manager decides, on one machine, how many CPUs/GPUs each model gets and
+how many train at once. Here that decision is made from the whole Ray cluster
+(:mod:`raymlx.cluster.policy`) by an actor the fit starts on the driver's node. Tune and Ray
+still place the trials; the actor holds the plan and the deadline, and every trial tells it
+where it runs (node, process, GPU ids, device) when it starts and how it ended, so that it
+can answer, at any moment, "what runs where, using what" (``raymlx cluster status``) and,
+at the end, a summary saved with the fit: trials per node, CPU utilisation per node, retries
+after lost workers or nodes, memory overruns.
+
+A trial that starts again under the same trial id after its worker or node died is a retry:
+its open attempt is closed as ``lost``. A trial whose memory guard fired records the overrun
+here, so that its retry (when the process had to be ended) fails at once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from raymlx.cluster.inventory import read_nodes
+
+NAMESPACE = "raymlx"
+NAME_PREFIX = "resource-manager:"
+
+
+@ray.remote(num_cpus=0, max_concurrency=4)
+class ResourceManager:
+    """See the module docstring. Methods are cheap (no I/O); trials call them without
+    waiting, except :meth:`overrun`, one round trip at a trial's start."""
+
+    def __init__(self, fit_name: str, plan: dict[str, Any], deadline: float) -> None:
+        self.fit_name = fit_name
+        self.plan = plan
+        self.deadline = deadline
+        self.started = time.time()
+        self.nodes_at_start = [n.to_dict() for n in read_nodes()]
+        self.trials: dict[str, dict[str, Any]] = {}
+        self.overruns: dict[str, str] = {}
+        self.node_memory: dict[str, tuple[int, int]] = {}
+
+    # --- messages from trials
+    def trial_started(self, trial_id: str, info: dict[str, Any]) -> None:
+        trial = self.trials.setdefault(trial_id, {"family": info.get("family"),
+                                                  "attempts": []})
+        for attempt in trial["attempts"]:
+            if attempt["end"] is None:  # its worker or node died: Tune is retrying it
+                attempt.update(end=info["time"], status="lost")
+        trial["attempts"].append({**info, "start": info["time"], "end": None,
+                                  "status": "running"})
+        if info.get("node_memory"):
+            self.node_memory[info["node_id"]] = tuple(info["node_memory"])
+
+    def trial_finished(self, trial_id: str, status: str, info: dict[str, Any]) -> None:
+        trial = self.trials.get(trial_id)
+        if not trial or not trial["attempts"]:
+            return
+        attempt = trial["attempts"][-1]
+        attempt.update(end=info.get("time", time.time()), status=status,
+                       rss_peak=info.get("rss_peak"))
+        if info.get("node_memory"):
+            self.node_memory[attempt["node_id"]] = tuple(info["node_memory"])
+
+    def record_overrun(self, trial_id: str, message: str) -> None:
+        self.overruns[trial_id] = message
+
+    def overrun(self, trial_id: str) -> str | None:
+        return self.overruns.get(trial_id)
+
+    # --- questions from the driver and the CLI
+    def get_plan(self) -> dict[str, Any]:
+        return self.plan
+
+    def report(self) -> dict[str, Any]:
+        """The live view: every node, what raymlx runs on it, and the totals."""
+        now = time.time()
+        nodes = read_nodes(include_dead=True)
+        known = {n.node_id for n in nodes}
+        rows = []
+        for n in nodes:
+            if not n.alive and n.node_id not in self._nodes_used():
+                continue
+            running = [(tid, a) for tid, a in self._open_attempts() if a["node_id"] == n.node_id]
+            used, total = self.node_memory.get(n.node_id, (None, None))
+            rows.append({
+                "node_id": n.node_id, "address": n.address, "alive": n.alive,
+                "head": n.is_head, "cpus": n.cpus, "gpus": n.gpus,
+                "cpus_in_use": sum(a["request"].get("CPU", 0) for _, a in running),
+                "gpus_in_use": sum(a["request"].get("GPU", 0) for _, a in running),
+                "ray_free_cpus": n.free_cpus, "ray_free_gpus": n.free_gpus,
+                "memory_used": used, "memory_total": total or None,
+                "running": [f"{a['family']}:{tid}" for tid, a in running],
+                "finished": self._count(n.node_id, ("ok", "error")),
+            })
+        lost_nodes = [d["node_id"] for d in self.nodes_at_start if d["node_id"] not in known
+                      or not next(x for x in nodes if x.node_id == d["node_id"]).alive]
+        return {"fit": self.fit_name, "time": now, "elapsed_s": now - self.started,
+                "time_left_s": None if self.deadline == float("inf")
+                else max(0.0, self.deadline - now),
+                "plan": self.plan, "nodes": rows, "lost_nodes": lost_nodes,
+                "trials_running": len(self._open_attempts()),
+                "trials_finished": sum(1 for t in self.trials.values()
+                                       if t["attempts"][-1]["end"] is not None),
+                "retries": self._retries(), "memory_overruns": dict(self.overruns)}
+
+    def summary(self) -> dict[str, Any]:
+        """What the fit saves: the report plus every trial's attempts and the utilisation of
+        each node's CPUs (busy CPU-seconds of raymlx trials / (CPUs x wall time))."""
+        out = self.report()
+        wall = max(1e-9, out["elapsed_s"])
+        for row in out["nodes"]:
+            busy = sum(
+                ((a["end"] or out["time"]) - a["start"]) * a["request"].get("CPU", 0)
+                for t in self.trials.values() for a in t["attempts"]
+                if a["node_id"] == row["node_id"])
+            row["cpu_utilisation"] = busy / (row["cpus"] * wall) if row["cpus"] else None
+            row["trials_run"] = sum(1 for t in self.trials.values() for a in t["attempts"]
+                                    if a["node_id"] == row["node_id"])
+        out["nodes_at_start"] = self.nodes_at_start
+        out["trials"] = {tid: t for tid, t in self.trials.items()}
+        return out
+
+    # --- helpers
+    def _open_attempts(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(tid, t["attempts"][-1]) for tid, t in self.trials.items()
+                if t["attempts"] and t["attempts"][-1]["end"] is None]
+
+    def _nodes_used(self) -> set[str]:
+        return {a["node_id"] for t in self.trials.values() for a in t["attempts"]}
+
+    def _count(self, node_id: str, statuses: tuple[str, ...]) -> int:
+        return sum(1 for t in self.trials.values() for a in t["attempts"]
+                   if a["node_id"] == node_id and a["status"] in statuses)
+
+    def _retries(self) -> int:
+        return sum(len(t["attempts"]) - 1 for t in self.trials.values())
+
+
+def start_manager(fit_name: str, plan: dict[str, Any], deadline: float):
+    """Starts the fit's manager on this (the driver's) node, named so that ``raymlx cluster
+    status`` finds it; returns its handle."""
+    here = ray.get_runtime_context().get_node_id()
+    return ResourceManager.options(
+        name=NAME_PREFIX + fit_name, namespace=NAMESPACE, get_if_exists=False,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False),
+    ).remote(fit_name, plan, deadline)
+
+
+def running_managers() -> list[str]:
+    """Names of the fits whose managers are alive on the connected cluster."""
+    names = ray.util.list_named_actors(all_namespaces=True)
+    return sorted(a["name"][len(NAME_PREFIX):] for a in names
+                  if a.get("namespace") == NAMESPACE and a["name"].startswith(NAME_PREFIX))
+
+
+def get_manager(fit_name: str):
+    return ray.get_actor(NAME_PREFIX + fit_name, namespace=NAMESPACE)
