@@ -69,7 +69,7 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
     trial_id = tune.get_context().get_trial_id()
     device, gpu_ids, note = trial_device(FAMILIES[family].gpus)
     tracker = _Tracker(setup, trial_id, family, device, gpu_ids, t0)
-    status = "error"
+    status, guard = "error", None
     try:
         previous = tracker.overrun()
         if previous:  # an earlier attempt of this trial was ended for its memory
@@ -79,7 +79,6 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
                 metrics, files = _fit(config, data, store, setup, t0, device, trial_id)
             except MemoryLimitExceeded:
                 raise MemoryLimitExceeded(guard.message) from None
-        tracker.rss_peak = guard.peak
         metrics.update(device=device, node_id=tracker.node_id,
                        **({"device_note": note} if note else {}))
         status = "ok"
@@ -94,6 +93,8 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
                      "error": f"{type(exc).__name__}: {message}",
                      "trial_time_s": time.time() - t0, "node_id": tracker.node_id})
     finally:
+        if guard is not None:
+            tracker.rss_peak = guard.peak
         tracker.finished(status)
 
 

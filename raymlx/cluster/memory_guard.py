@@ -105,8 +105,8 @@ class MemoryGuard:
             if fired_at is None and rss > self.limit:
                 self.exceeded = True
                 self.message = (f"memory limit exceeded: the trial's process reached "
-                                f"{rss / 2**30:.2f} GiB, over its limit of "
-                                f"{self.limit / 2**30:.2f} GiB (memory_per_trial)")
+                                f"{rss / 2**20:.0f} MiB, over its limit of "
+                                f"{self.limit / 2**20:.0f} MiB (memory_per_trial)")
                 fired_at = time.time()
                 _raise_in_thread(self._target, MemoryLimitExceeded)
             elif fired_at is not None and time.time() - fired_at > self.grace:

@@ -76,21 +76,23 @@ def test_a_killed_trial_worker_is_retried_and_the_fit_completes(ray_session, win
 def test_a_trial_past_its_memory_limit_is_recorded_and_the_fit_goes_on(ray_session,
                                                                       tmp_path):
     rng = np.random.default_rng(0)
-    n = 20_000
-    X = rng.normal(size=(n, 5))
-    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]).assign(
-        y=X[:, 0] + rng.normal(size=n))
+    n = 50_000  # a forest of fully grown trees on these rows grows ~200 MB a second
+    X = rng.normal(size=(n, 2))
+    df = pd.DataFrame(X, columns=["x0", "x1"]).assign(y=X[:, 0] + rng.normal(size=n))
     hog = {"n_estimators": 4000, "min_samples_leaf": 1, "max_features": 1.0}
-    aml = AutoML(label="y", path=tmp_path, num_folds=2, memory_per_trial="1.5GB",
+    aml = AutoML(label="y", path=tmp_path, num_folds=2, memory_per_trial="700MB",
                  hyperparameters={"linear": [{}], "random_forest": [hog]},
                  verbosity=0).fit(df)
     board = aml.leaderboard().set_index("model")
     assert "memory limit exceeded" in board.loc["random_forest_1", "error"]
-    assert "1.40 GiB" in board.loc["random_forest_1", "error"]  # the limit, in GiB
+    assert "over its limit of 668 MiB" in board.loc["random_forest_1", "error"]
     assert pd.isna(board.loc["linear_1", "error"])
     overruns = aml.cluster_report_["memory_overruns"]
     assert len(overruns) == 1 and "memory limit exceeded" in next(iter(overruns.values()))
-    assert aml.cluster_report_["plan"]["requests"]["linear"]["memory"] == 1.5e9
+    assert aml.cluster_report_["plan"]["requests"]["linear"]["memory"] == 7e8
+    peaks = {t["family"]: t["attempts"][-1]["rss_peak"]
+             for t in aml.cluster_report_["trials"].values()}
+    assert peaks["linear"] < 7e8 < peaks["random_forest"]
 
 
 def test_an_interrupted_fit_resumes_without_redoing_finished_trials(ray_session, wine_red,

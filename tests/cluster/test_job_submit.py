@@ -86,11 +86,15 @@ def head_with_token(tmp_path, capsys):
             pytest.fail("the dashboard did not come up in 120 s")
         yield url, env, token
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
+        os.killpg(head.pid, signal.SIGTERM)  # `ray start --block` stops its processes
         try:
-            head.wait(timeout=30)
+            head.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+            pass
+        try:
+            os.killpg(head.pid, signal.SIGKILL)  # whatever of the group is left
+        except ProcessLookupError:
+            pass
         shutil.rmtree(temp, ignore_errors=True)
 
 
