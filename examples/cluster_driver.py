@@ -8,10 +8,11 @@ Run it where Ray runs (a laptop starts a local Ray; on a cluster the script conn
     ray submit cluster.yaml examples/cluster_driver.py --data /shared/data/train.csv \\
         --label quality --path /shared/runs --output /shared/predictors/wine
 
-It prints the resource plan (what each model family asks Ray for, how many trials run at
-once), fits, prints the leaderboard and the per-node utilisation report, and saves the
-predictor. On more than one node ``--path`` must be storage every node mounts at the same
-place (the trials write their fold models there).
+It fits, then prints the leaderboard, the resource plan the fit used (what each model
+family asked Ray for, how many trials ran at once) and the per-node utilisation report, and
+saves the predictor (the fit logs its plan as it starts, too). On more than one node
+``--path`` must be storage every node mounts at the same place (the trials write their fold
+models there).
 """
 
 from __future__ import annotations

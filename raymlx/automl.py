@@ -25,8 +25,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from raymlx import __version__
 from raymlx.cluster.inventory import read_nodes
-from raymlx.cluster.manager import start_manager
-from raymlx.cluster.policy import parse_bytes, plan_resources
+from raymlx.cluster.manager import final_summary, start_manager
+from raymlx.cluster.policy import describe_request, parse_bytes, plan_resources
 from raymlx.cluster.report import utilisation_line
 from raymlx.data import TablePreprocessor, Task, check_frame, load_table, prepare_label
 from raymlx.ensembles.bagging import assign_repeated_folds
@@ -40,7 +40,7 @@ from raymlx.ensembles.stacking import (
 )
 from raymlx.errors import FitError, InputError
 from raymlx.explain import permutation_importances, plot_importances
-from raymlx.fit_state import load_fit_state, read_ledger, save_fit_state
+from raymlx.fit_state import load_fit_state, read_ledger, reset_phase, save_fit_state
 from raymlx.metrics import get_metric
 from raymlx.models import get_families, portfolio_configs, search_space
 from raymlx.models.base import Problem
@@ -49,8 +49,8 @@ from raymlx.persistence import load_folder, save_folder
 from raymlx.predictor import ModelSet
 from raymlx.ray_session import ensure_ray
 from raymlx.searchers import EvolutionSearch, GPSearch, RandomSearch, RLSearch, TPESearch
-from raymlx.trial import HOLDOUT_FILE, OOF_FILE, TrialSetup
-from raymlx.tuning import ModelRecord, run_search
+from raymlx.trial import HOLDOUT_FILE, MODELS_FILE, OOF_FILE, TrialSetup
+from raymlx.tuning import ModelRecord, interruptible, run_search, was_interrupted
 from raymlx.validation import check_int, check_number
 
 log = logging.getLogger("raymlx")
@@ -126,7 +126,8 @@ class AutoML:
             each fold and ASHA's stopping rule (``raymlx.schedulers.ASHAScheduler``, eta 3,
             budget = folds done) ends configurations outside the top third of their rung;
             the leaderboard lists them as stopped.
-        cpus_per_trial: CPUs (and threads) each trial gets (capped at the largest node).
+        cpus_per_trial: CPUs (and threads) each trial gets (capped at the largest node, and
+            at the GPU nodes' CPUs for a GPU trial).
         use_gpus: None (default): the families that can use a GPU (XGBoost, the MLP) ask
             for one GPU per trial when the cluster has GPUs, so Ray runs them on GPU nodes;
             True insists (an error without GPUs); False keeps every trial on CPUs.
@@ -256,17 +257,25 @@ class AutoML:
         save_fit_state(folder, {"version": __version__, "params": self._params(),
                                 "inputs": inputs, "started": t_start + ray_s})
         log.info("fit folder: %s", folder)
+        self.experiment_path_ = str(folder)  # set now: resume() needs it after a Ctrl-C
         return self._run(inputs, folder, t_start + ray_s, self.time_limit, {}, t_start)
 
     @classmethod
-    def resume(cls, path: str | Path, time_limit: float | None = None,
+    def resume(cls, folder: str | Path, time_limit: float | None = None,
                address: str | None = None, verbosity: int | None = None) -> AutoML:
         """Finishes a fit that was interrupted, from its folder (``experiment_path_``; the
         fit logs it at the start). Trials that finished are not run again: their models
         and out-of-fold predictions are read from their checkpoints; trials that were
-        running are run again. ``time_limit``: seconds for the rest (default: what was left
-        of the original limit, at least a quarter of it)."""
-        state, folder = load_fit_state(path)
+        running are run again. The fit's other arguments are the interrupted fit's.
+
+        Args:
+            folder: the fit's folder (``<path>/fit-<date>-<time>``).
+            time_limit: seconds for the rest (default: what was left of the original
+                limit, at least a quarter of it; no limit if the fit had none).
+            address: the Ray cluster to finish on (default: the fit's).
+            verbosity: override the fit's verbosity.
+        """
+        state, folder = load_fit_state(folder)
         params = dict(state["params"])
         if address is not None:
             params["address"] = address
@@ -286,6 +295,7 @@ class AutoML:
         ray_s = ensure_ray(aml.address)
         log.info("resuming %s: %d trials finished before", folder,
                  sum(len(v) for v in ledger.values()))
+        aml.experiment_path_ = str(folder)
         return aml._run(state["inputs"], folder, t0 + ray_s, time_limit, ledger, t0)
 
     def _prepare(self, train) -> dict[str, Any]:
@@ -323,8 +333,7 @@ class AutoML:
         """The fit after preparation: search, stacking layers, ensembles. ``ledger``: the
         trials an interrupted run finished, by phase (empty for a new fit)."""
         task, pre = inputs["task"], inputs["preprocessor"]
-        arrays = dict(inputs["arrays"])
-        y_enc, y_hold, X = arrays["y"], inputs["y_hold"], arrays["X"]
+        X = inputs["arrays"]["X"]
         metric = get_metric(task.metric, task.problem_type)
         names = list(self.hyperparameters) if self.hyperparameters else self.families
         families = [f for f in get_families(names) if task.problem_type in f.applies_to]
@@ -344,21 +353,67 @@ class AutoML:
         for note in plan.notes:
             log.info("resources: %s", note)
         log.info("resources: %d trials at once; %s", plan.concurrent_trials,
-                 ", ".join(f"{f}: {_describe(r)}" for f, r in plan.requests.items()))
+                 ", ".join(f"{f}: {describe_request(r)}" for f, r in plan.requests.items()))
         manager = start_manager(folder.name, plan.to_dict(), deadline)
         store = _pinned_here(OutOfFoldStore).remote()
-        _reload_finished(store, ledger)
+        ok = False
+        try:
+            with interruptible():
+                models, tops = self._search_and_stack(
+                    inputs, folder, ledger, families, portfolio, metric, plan, manager,
+                    store, deadline, reserve, max_models)
+                settle = min(2.0, max(0.05, deadline - time.time() - 1.0))  # in the limit
+                self.cluster_report_ = final_summary(manager, settle)
+            ok = True
+        except BaseException as exc:
+            if not was_interrupted(exc):
+                raise
+            log.warning("interrupted; finish this fit with AutoML.resume(%r) or "
+                        "`raymlx fit --resume %s --output DIR`", str(folder), folder)
+            raise KeyboardInterrupt from None
+        finally:
+            ray.kill(manager)
+            if not ok:
+                ray.kill(store)
+        with open(folder / "cluster_report.json", "w") as fh:
+            json.dump(self.cluster_report_, fh, indent=1, default=str)
+        self.task_, self.preprocessor_, self.models_ = task, pre, models
+        self.stacking_ = self._choose_final(models, tops, store, inputs["y_hold"])
+        self.best_model_ = self.stacking_["final_model"]
+        self.oof_store_ = store
+        self.fit_time_s_ = time.time() - t_wall
+        log.info("fit done in %.1f s: %d models, best %s (%s=%.5g); %s", self.fit_time_s_,
+                 len(models.usable()), self.best_model_, metric.name,
+                 models.records[self.best_model_].score_val,
+                 utilisation_line(self.cluster_report_))
+        return self
+
+    def _search_and_stack(self, inputs: dict[str, Any], folder: Path, ledger: dict,
+                          families: list, portfolio: list, metric, plan, manager, store,
+                          deadline: float, reserve: float, max_models: int | None):
+        """Layer 1's search, then the stacking layers, each with its weighted ensemble;
+        returns the models and each layer's best model."""
+        task = inputs["task"]
+        arrays = dict(inputs["arrays"])
+        X, y_enc = arrays["X"], arrays["y"]
+        _reload_finished(store, ledger, folder)
         problem = Problem(task.problem_type, task.n_classes, X.shape[1],
-                          dict(pre.categorical_))
+                          dict(inputs["preprocessor"].categorical_))
         setup = TrialSetup(problem=problem, metric=metric.name, deadline=deadline - reserve,
                            num_threads=plan.cpus_per_trial, seed=self.seed, manager=manager,
                            requests=plan.requests,
                            memory_limit=parse_bytes(self.memory_per_trial))
         done = ledger.get("search", [])
         finished = [e["model"] for e in done]
+        todo = list(portfolio)
+        for model in finished:  # each finished trial crosses off one portfolio entry
+            for i, p in enumerate(todo):
+                if _same_config(p["model"], model):
+                    del todo[i]
+                    break
         searcher = SEARCHERS[self.searcher](
             seed=self.seed + (1000 if done else 0),  # a resumed search draws anew
-            points_to_evaluate=[p for p in portfolio if p["model"] not in finished])
+            points_to_evaluate=todo)
         for e in done:
             if e["metrics"].get("score") is not None and not e["metrics"].get("error"):
                 searcher.add_evaluated_point({"model": e["model"]}, e["metrics"]["score"])
@@ -370,53 +425,33 @@ class AutoML:
         # the trials read the features from the object store; the driver keeps the rest
         arrays = {k: v for k, v in arrays.items() if k != "X"}
         del X
-        try:
-            records = run_search(
-                arrays, replace(setup, deadline=search_end), metric, search_space(families),
-                searcher, plan, folder, _experiment("search", ledger), max_models, search_end,
-                store, scheduler=self.scheduler, data_ref=data_ref, previous=done,
-                max_retries=self.max_retries)
-            models = ModelSet(task, records)
-            if len(records) > len(done):
-                _drop_layers_above(ledger, 1)
-            if not models.usable():
-                errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
-                raise FitError(f"no model finished within the limits ({len(records)} "
-                               f"trials): {errors or 'no trial ran'}; raise time_limit")
-            log.debug("search ended %.2f s before the deadline", deadline - time.time())
-            # layer 1's ensemble is selected in the store actor while the stackers train
-            pending = self._start_ensemble(models, records, store, y_enc, ENSEMBLE_NAME)
-            tops = [self._finish_ensemble(models, pending, deadline, level=1)]
-            layer = records
-            for level in range(2, self.num_stack_levels + 2):
-                layer = self._stack_layer(level, layer, models, arrays, data_ref, setup,
-                                          plan, folder, store, deadline - reserve, ledger)
-                if not layer:
-                    break
-                pending = self._start_ensemble(models, layer, store, y_enc,
-                                               f"{ENSEMBLE_NAME}_L{level}")
-                tops.append(self._finish_ensemble(models, pending, deadline, level))
-            log.debug("ensembles done %.2f s before the deadline", deadline - time.time())
-            self.cluster_report_ = ray.get(manager.summary.remote())
-        except KeyboardInterrupt:
-            log.warning("interrupted; finish this fit with AutoML.resume(%r) or "
-                        "`raymlx fit --resume %s`", str(folder), folder)
-            raise
-        finally:
-            ray.kill(manager)
-        with open(folder / "cluster_report.json", "w") as fh:
-            json.dump(self.cluster_report_, fh, indent=1, default=str)
-        self.task_, self.preprocessor_, self.models_ = task, pre, models
-        self.stacking_ = self._choose_final(models, tops, store, y_hold)
-        self.best_model_ = self.stacking_["final_model"]
-        self.experiment_path_ = str(folder)
-        self.oof_store_ = store
-        self.fit_time_s_ = time.time() - t_wall
-        log.info("fit done in %.1f s: %d models, best %s (%s=%.5g); %s", self.fit_time_s_,
-                 len(models.usable()), self.best_model_, metric.name,
-                 models.records[self.best_model_].score_val,
-                 utilisation_line(self.cluster_report_))
-        return self
+        records = run_search(
+            arrays, replace(setup, deadline=search_end), metric, search_space(families),
+            searcher, plan, folder, _experiment("search", ledger), max_models, search_end,
+            store, scheduler=self.scheduler, data_ref=data_ref, previous=done,
+            max_retries=self.max_retries)
+        models = ModelSet(task, records)
+        if len(records) > len(done):
+            _drop_layers_above(ledger, 1, folder)
+        if not models.usable():
+            errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
+            raise FitError(f"no model finished within the limits ({len(records)} "
+                           f"trials): {errors or 'no trial ran'}; raise time_limit")
+        log.debug("search ended %.2f s before the deadline", deadline - time.time())
+        # layer 1's ensemble is selected in the store actor while the stackers train
+        pending = self._start_ensemble(models, records, store, y_enc, ENSEMBLE_NAME)
+        tops = [self._finish_ensemble(models, pending, deadline, level=1)]
+        layer = records
+        for level in range(2, self.num_stack_levels + 2):
+            layer = self._stack_layer(level, layer, models, arrays, data_ref, setup,
+                                      plan, folder, store, deadline - reserve, ledger)
+            if not layer:
+                break
+            pending = self._start_ensemble(models, layer, store, y_enc,
+                                           f"{ENSEMBLE_NAME}_L{level}")
+            tops.append(self._finish_ensemble(models, pending, deadline, level))
+        log.debug("ensembles done %.2f s before the deadline", deadline - time.time())
+        return models, tops
 
     def _stack_layer(self, level: int, below: list[ModelRecord], models: ModelSet,
                      arrays: dict, data_ref, setup: TrialSetup, plan, folder: Path,
@@ -452,7 +487,7 @@ class AutoML:
         for rec in records:
             models.records[rec.name] = rec
         if len(records) > len(ledger.get(f"L{level}", [])):
-            _drop_layers_above(ledger, level)
+            _drop_layers_above(ledger, level, folder)
         return [r for r in records if r.ok]
 
     def _start_ensemble(self, models: ModelSet, layer: list[ModelRecord], store,
@@ -658,26 +693,25 @@ class AutoML:
         return f"AutoML(label={self.label!r}, {state})"
 
 
-def _drop_layers_above(ledger: dict[str, list], level: int) -> None:
+def _drop_layers_above(ledger: dict[str, list], level: int, folder: Path) -> None:
     """A resumed layer that trained new models makes the stackers above it stale: they
-    were trained on other inputs, so they are trained again."""
+    were trained on other inputs, so they are trained again (and the ledger says so, for
+    a later resume)."""
     for phase in [p for p in ledger if p.startswith("L") and int(p[1:]) > level]:
         del ledger[phase]
+        reset_phase(folder, phase)
+
+
+def _same_config(a: dict, b: dict) -> bool:
+    """Configs compared as the ledger stores them (JSON: tuples become lists)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True,
+                                                                   default=str)
 
 
 def _experiment(phase: str, ledger: dict[str, list]) -> str:
     """The Tune experiment's folder name: the phase, or ``<phase>-resumed-<n>`` when an
     interrupted run already wrote trials of that phase."""
     return f"{phase}-resumed-{time.strftime('%H%M%S')}" if ledger.get(phase) else phase
-
-
-def _describe(request: dict[str, float]) -> str:
-    parts = [f"{request.get('CPU', 0):g} CPU"]
-    if request.get("GPU"):
-        parts.append(f"{request['GPU']:g} GPU")
-    if request.get("memory"):
-        parts.append(f"{request['memory'] / 2**30:.2f} GiB")
-    return " + ".join(parts)
 
 
 def _pinned_here(actor_class):
@@ -688,18 +722,28 @@ def _pinned_here(actor_class):
         scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False))
 
 
-def _reload_finished(store, ledger: dict[str, list]) -> None:
+def _reload_finished(store, ledger: dict[str, list], folder: Path) -> None:
     """Puts the out-of-fold (and holdout) predictions of the trials an interrupted run
-    finished back in the store, from their checkpoints."""
+    finished back in the store, from their checkpoints. A trial whose checkpoint is gone
+    is dropped from the ledger (and so runs again)."""
     refs = []
-    for entries in ledger.values():
+    for phase, entries in ledger.items():
+        kept = []
         for e in entries:
             if e["checkpoint"] and not e["error"] and not e["metrics"].get("error") \
                     and not e["metrics"].get("partial"):
-                folder = Path(e["checkpoint"])
-                hold = folder / HOLDOUT_FILE
-                refs.append(store.put.remote(e["trial_id"], np.load(folder / OOF_FILE),
+                checkpoint = folder / e["checkpoint"]  # relative to the fit folder
+                if not (checkpoint / OOF_FILE).is_file() or \
+                        not (checkpoint / MODELS_FILE).is_file():
+                    log.warning("trial %s of %s has no checkpoint at %s; it runs again",
+                                e["trial_id"], phase, checkpoint)
+                    continue
+                e["checkpoint"] = str(checkpoint)
+                hold = checkpoint / HOLDOUT_FILE
+                refs.append(store.put.remote(e["trial_id"], np.load(checkpoint / OOF_FILE),
                                              np.load(hold) if hold.exists() else None))
+            kept.append(e)
+        entries[:] = kept
     ray.get(refs)
 
 

@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="what proposes configurations after the portfolio")
     fit.add_argument("--scheduler", default=None, choices=["asha"],
                      help="stop poor configurations after one fold (ASHA over folds)")
-    fit.add_argument("--path", default=None, help="folder for the Tune experiment")
+    fit.add_argument("--path", default=None,
+                     help="where the fit's folder goes (default ./raymlx_runs; on several "
+                          "nodes, storage every node mounts at the same place)")
     fit.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")
     fit.add_argument("--cpus-per-trial", type=int, default=1, help="CPUs each trial gets")
     fit.add_argument("--use-gpus", default=None, choices=["auto", "on", "off"],
@@ -83,6 +85,9 @@ def _fit(args) -> None:
     from raymlx.automl import AutoML
 
     if args.resume:
+        if args.train or args.label:
+            raise InputError("--resume finishes the fit in DIR with its own table and "
+                             "options; drop the training table and --label")
         aml = AutoML.resume(args.resume, time_limit=args.time_limit, address=args.address,
                             verbosity=0 if args.quiet else 1)
         _save_and_show(aml, args.output)

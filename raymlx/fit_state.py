@@ -7,9 +7,10 @@ A fit writes two things into its folder as it goes:
   dynamic-stacking holdout). A resumed fit starts from these, so its folds and features are
   exactly those of the interrupted run.
 - ``trials.jsonl``, one line per trial as Tune reports it finished (scored, failed, stopped
-  by ASHA, or crashed past its retries), written by a Tune callback on the driver and
-  flushed at once. A scored trial's line points at its checkpoint, which holds the fold
-  models and the out-of-fold predictions (see :mod:`raymlx.trial`).
+  by ASHA, or crashed past its retries), written by a Tune callback on the driver (the
+  file is closed, so flushed to the OS, after every line). A scored trial's line points at
+  its checkpoint, which holds the fold models and the out-of-fold predictions (see
+  :mod:`raymlx.trial`).
 
 ``AutoML.resume`` reads both, reloads the finished trials' out-of-fold predictions into a
 new store, and runs only what is missing. A trial that was running when the driver stopped
@@ -57,8 +58,9 @@ def load_fit_state(folder: str | Path) -> tuple[dict[str, Any], Path]:
 
 
 def read_ledger(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """The finished trials by phase ("search", "L2", ...), in the order they finished.
-    A last line cut short by a crash is ignored."""
+    """The finished trials by phase ("search", "L2", ...), in the order the trials were
+    created (run by run), as the leaderboard lists them. A phase reset by
+    :func:`reset_phase` starts again empty; a last line cut short by a crash is ignored."""
     out: dict[str, list[dict[str, Any]]] = {}
     path = folder / LEDGER_FILE
     if not path.is_file():
@@ -69,8 +71,23 @@ def read_ledger(folder: Path) -> dict[str, list[dict[str, Any]]]:
                 entry = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if entry.get("reset"):
+                out.pop(entry["phase"], None)
+                continue
             out.setdefault(entry["phase"], []).append(entry)
+    for entries in out.values():
+        runs: dict[str, int] = {}
+        for e in entries:
+            runs.setdefault(e.get("experiment", ""), len(runs))
+        entries.sort(key=lambda e: (runs[e.get("experiment", "")], e.get("index", 0)))
     return out
+
+
+def reset_phase(folder: Path, phase: str) -> None:
+    """Marks ``phase``'s trials so far as stale (their inputs changed): a later resume
+    trains that phase again."""
+    with open(folder / LEDGER_FILE, "a") as fh:
+        fh.write(json.dumps({"phase": phase, "reset": True, "time": time.time()}) + "\n")
 
 
 class TrialLedger(Callback):
@@ -83,23 +100,40 @@ class TrialLedger(Callback):
     def _write(self, trial, error: str | None) -> None:
         result = trial.last_result or {}
         checkpoint = getattr(trial, "checkpoint", None)
+        where = None
+        if checkpoint is not None:  # relative to the fit folder, which may be moved
+            try:
+                where = str(Path(checkpoint.path).relative_to(self.path.parent))
+            except ValueError:
+                where = checkpoint.path
+        trial_dir = Path(getattr(trial, "path", "") or "")
         entry = {"phase": self.phase, "trial_id": trial.trial_id,
+                 "experiment": trial_dir.parent.name,
+                 "index": trial_index(trial_dir.name),
                  "model": (trial.config or {}).get("model", {}),
                  "metrics": {k: result[k] for k in KEPT_METRICS if k in result},
-                 "checkpoint": checkpoint.path if checkpoint is not None else None,
-                 "error": error, "time": time.time()}
+                 "checkpoint": where, "error": error, "time": time.time()}
         with open(self.path, "a") as fh:
+            # flushed to the OS at once: a killed driver loses nothing (no fsync: that
+            # would guard against a machine crash only, at a disk round trip per trial)
             fh.write(json.dumps(entry, default=str) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._write(trial, None)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        error = None
         try:
-            error = str(trial.get_error())
+            lines = [ln.strip() for ln in str(trial.get_error()).splitlines() if ln.strip()]
         except Exception:  # noqa: BLE001 - an error we cannot read is still an error
-            error = "the trial's worker failed"
-        self._write(trial, error or "the trial's worker failed")
+            lines = []
+        # Tune wraps the trial's exception; its last line names the original one
+        self._write(trial, (lines[-1] if lines else "the trial's worker failed")[:300])
+
+
+def trial_index(name: str) -> int:
+    """The creation counter in a Tune trial folder's name,
+    ``run_trial_<trial id>_<counter>_<config>_<date>``."""
+    try:
+        return int(name.split("_")[3])
+    except (IndexError, ValueError):
+        return 1 << 30

@@ -59,8 +59,9 @@ def _check_reachable(target: str | None) -> None:
     if not target or target == "auto" or "://" in target or ":" not in target:
         return
     host, _, port = target.rpartition(":")
+    host = host.strip("[]")  # [::1]:6379
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError) as exc:
         raise InputError(f"could not connect to the Ray cluster at {target!r}: "
-                         f"{exc.strerror or exc}") from None
+                         f"{getattr(exc, 'strerror', None) or exc}") from None

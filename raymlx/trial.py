@@ -22,7 +22,7 @@ import pickle
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import ray
@@ -67,8 +67,10 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
     t0 = time.time()
     family = config["model"]["family"]
     trial_id = tune.get_context().get_trial_id()
-    device, gpu_ids, note = trial_device(FAMILIES[family].gpus)
+    device, gpu_ids, note = trial_device(family)
     tracker = _Tracker(setup, trial_id, family, device, gpu_ids, t0)
+    # threads = the CPUs this family's request holds (a GPU trial may hold fewer)
+    threads = max(1, int(setup.requests.get(family, {}).get("CPU", setup.num_threads)))
     status, guard = "error", None
     try:
         previous = tracker.overrun()
@@ -76,13 +78,16 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
             raise MemoryLimitExceeded(previous)
         with MemoryGuard(setup.memory_limit, on_stuck=tracker.record_overrun) as guard:
             try:
-                metrics, files = _fit(config, data, store, setup, t0, device, trial_id)
+                metrics, files = _fit(config, data, store, replace(setup, num_threads=threads),
+                                      t0, device, trial_id)
             except MemoryLimitExceeded:
                 raise MemoryLimitExceeded(guard.message) from None
+        if guard.exceeded:  # the limit was passed as the fit ended
+            raise MemoryLimitExceeded(guard.message)
         metrics.update(device=device, node_id=tracker.node_id,
                        **({"device_note": note} if note else {}))
-        status = "ok"
         _report_with_checkpoint(metrics, files)
+        status = "ok"
     except Exception as exc:  # reported, not hidden: it becomes the leaderboard's error
         if isinstance(exc, MemoryLimitExceeded):
             tracker.record_overrun(str(exc), wait=False)
@@ -92,6 +97,9 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
         tune.report({"score": float("nan"), "family": family,
                      "error": f"{type(exc).__name__}: {message}",
                      "trial_time_s": time.time() - t0, "node_id": tracker.node_id})
+    except BaseException:  # stopped by the scheduler (or the process is ending)
+        status = "stopped"
+        raise
     finally:
         if guard is not None:
             tracker.rss_peak = guard.peak
@@ -104,6 +112,7 @@ class _Tracker:
     def __init__(self, setup: TrialSetup, trial_id: str, family: str, device: str,
                  gpu_ids: list, t0: float) -> None:
         self.manager, self.trial_id = setup.manager, trial_id
+        self.memory_limit = setup.memory_limit
         self.node_id = ray.get_runtime_context().get_node_id()
         self.rss_peak = None
         if self.manager is not None:
@@ -114,7 +123,7 @@ class _Tracker:
                 "node_memory": node_memory()})
 
     def overrun(self) -> str | None:
-        if self.manager is None:
+        if self.manager is None or not self.memory_limit:  # no limit, no overrun
             return None
         return ray.get(self.manager.overrun.remote(self.trial_id), timeout=30)
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from ray import tune
 from ray.tune import PlacementGroupFactory
 
 from raymlx.cluster.policy import ResourcePlan
-from raymlx.fit_state import TrialLedger
+from raymlx.fit_state import TrialLedger, trial_index
 from raymlx.metrics import Metric
 from raymlx.progress import ProgressReporter
 from raymlx.searchers.deadline import StopAt
@@ -157,12 +160,12 @@ def run_search(
         ),
     )
     # Tune's own progress tables off while it runs (we log progress); the user's setting
-    # of the variable is restored afterwards. Tune's SIGINT handler off: Ctrl-C stops the
-    # fit at once (KeyboardInterrupt), and the fit can be resumed from its folder.
+    # of the variable is restored afterwards. Ctrl-C: see interruptible.
     saved = {k: os.environ.get(k) for k in ("RAY_AIR_NEW_OUTPUT", "TUNE_DISABLE_SIGINT_HANDLER")}
     os.environ.update(RAY_AIR_NEW_OUTPUT="0", TUNE_DISABLE_SIGINT_HANDLER="1")
     try:
-        grid = tuner.fit()
+        with interruptible():
+            grid = tuner.fit()
     finally:
         for key, value in saved.items():
             if value is None:
@@ -177,6 +180,43 @@ def run_search(
                                error, metrics.get("trial_id"), level, inputs, num_folds,
                                metric))
     return records
+
+
+class FitInterrupted(Exception):
+    """Ctrl-C during a fit (raised by raymlx's SIGINT handler, see :func:`interruptible`)."""
+
+
+def was_interrupted(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is, or was caused by, Ctrl-C. Ray's Cython calls (``ray.wait``,
+    ``ray.get``) turn an exception raised by a signal handler inside them into a
+    ``SystemError`` whose cause is the original."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (KeyboardInterrupt, FitInterrupted)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+@contextmanager
+def interruptible():
+    """Ctrl-C stops the fit at once and cleanly. Tune's own handler would end the
+    experiment and return as if it had finished; raymlx's raises :class:`FitInterrupted`
+    instead, an ``Exception``, which Tune's loop answers by stopping every trial and
+    freeing its resources before re-raising, so that the fit can be resumed from its
+    folder in the same process. Only the main thread can set signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise FitInterrupted("interrupted")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Namer:
@@ -225,8 +265,4 @@ def _fold_scheduler(name: str | None, num_folds: int):
 
 
 def _trial_index(path: str | None) -> int:
-    # trial folders are named run_trial_<trial id>_<creation counter>_<config>_<date>
-    try:
-        return int(Path(path).name.split("_")[3])
-    except (TypeError, IndexError, ValueError):
-        return 1 << 30
+    return trial_index(Path(path).name) if path else 1 << 30

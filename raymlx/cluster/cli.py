@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cluster", help="cluster report, deploy templates, auth tokens")
     csub = p.add_subparsers(dest="cluster_command", required=True)
     st = csub.add_parser("status", help="nodes, and what each running fit uses on them")
@@ -45,7 +45,13 @@ def _status(args) -> None:
             raise InputError(f"no running fit called {args.fit!r}; running: "
                              f"{', '.join(fits) or 'none'}")
         fits = [args.fit]
-    reports = [ray.get(get_manager(f).report.remote(), timeout=30) for f in fits]
+    reports = []
+    for fit in fits:
+        try:
+            reports.append(ray.get(get_manager(fit).report.remote(), timeout=30))
+        except (ValueError, ray.exceptions.RayError):  # the fit ended meanwhile
+            continue
+    fits = [r["fit"] for r in reports]
     if not reports:  # no fit running: the nodes as Ray sees them
         reports = [{"fit": None, "nodes": [
             {**n.to_dict(), "head": n.is_head, "running": []} for n in read_nodes()]}]

@@ -12,6 +12,9 @@ after lost workers or nodes, memory overruns.
 A trial that starts again under the same trial id after its worker or node died is a retry:
 its open attempt is closed as ``lost``. A trial whose memory guard fired records the overrun
 here, so that its retry (when the process had to be ended) fails at once.
+
+The actor runs one method at a time (no threads): Ray delivers one caller's calls in order,
+so a trial's "started" always precedes its "finished", and readers see a consistent state.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from typing import Any
 
 import ray
+from ray.actor import ActorHandle
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from raymlx.cluster.inventory import read_nodes
@@ -28,7 +32,7 @@ NAMESPACE = "raymlx"
 NAME_PREFIX = "resource-manager:"
 
 
-@ray.remote(num_cpus=0, max_concurrency=4)
+@ray.remote(num_cpus=0)
 class ResourceManager:
     """See the module docstring. Methods are cheap (no I/O); trials call them without
     waiting, except :meth:`overrun`, one round trip at a trial's start."""
@@ -107,9 +111,17 @@ class ResourceManager:
                                        if t["attempts"][-1]["end"] is not None),
                 "retries": self._retries(), "memory_overruns": dict(self.overruns)}
 
-    def summary(self) -> dict[str, Any]:
+    def open_trials(self) -> int:
+        return len(self._open_attempts())
+
+    def summary(self, close_open: bool = False) -> dict[str, Any]:
         """What the fit saves: the report plus every trial's attempts and the utilisation of
-        each node's CPUs (busy CPU-seconds of raymlx trials / (CPUs x wall time))."""
+        each node's CPUs (busy CPU-seconds of raymlx trials / (CPUs x wall time)).
+        ``close_open``: at the end of a fit, attempts still open are closed as
+        ``unfinished`` (stopped at the time limit, or their last message was lost)."""
+        if close_open:
+            for _, attempt in self._open_attempts():
+                attempt.update(end=time.time(), status="unfinished")
         out = self.report()
         wall = max(1e-9, out["elapsed_s"])
         for row in out["nodes"]:
@@ -140,7 +152,16 @@ class ResourceManager:
         return sum(len(t["attempts"]) - 1 for t in self.trials.values())
 
 
-def start_manager(fit_name: str, plan: dict[str, Any], deadline: float):
+def final_summary(manager, settle_s: float) -> dict[str, Any]:
+    """The manager's summary at the end of a fit, after waiting up to ``settle_s`` for the
+    last trials' "finished" messages (a trial sends it after its result reached Tune)."""
+    end = time.time() + settle_s
+    while ray.get(manager.open_trials.remote()) and time.time() < end:
+        time.sleep(0.02)
+    return ray.get(manager.summary.remote(close_open=True))
+
+
+def start_manager(fit_name: str, plan: dict[str, Any], deadline: float) -> ActorHandle:
     """Starts the fit's manager on this (the driver's) node, named so that ``raymlx cluster
     status`` finds it; returns its handle."""
     here = ray.get_runtime_context().get_node_id()
@@ -157,5 +178,5 @@ def running_managers() -> list[str]:
                   if a.get("namespace") == NAMESPACE and a["name"].startswith(NAME_PREFIX))
 
 
-def get_manager(fit_name: str):
+def get_manager(fit_name: str) -> ActorHandle:
     return ray.get_actor(NAME_PREFIX + fit_name, namespace=NAMESPACE)

@@ -77,6 +77,10 @@ def plan_resources(nodes: list[NodeInfo], families: list, cpus_per_trial: int = 
         if memory_per_trial > largest:
             raise InputError(f"memory_per_trial={_gib(memory_per_trial)} is more than the "
                              f"largest node offers to Ray ({_gib(largest)})")
+    for name, req in requests.items():  # each request must fit on one node as a whole
+        if not any(_fits(n, req) for n in alive):
+            raise InputError(f"no node can hold one {name} trial ({describe_request(req)}); lower "
+                             "cpus_per_trial or memory_per_trial")
     slots = 0
     for n in alive:
         fit = int(n.cpus) // cpus
@@ -92,24 +96,28 @@ def plan_resources(nodes: list[NodeInfo], families: list, cpus_per_trial: int = 
 
 
 def plan_workers(nodes: list[NodeInfo], num_workers: int, use_gpu: bool | None,
-                 cpus_per_worker: float | None) -> tuple[bool, float]:
+                 cpus_per_worker: float | None,
+                 cuda_build: bool = True) -> tuple[bool, float]:
     """``(use_gpu, cpus_per_worker)`` for a Ray Train run of ``num_workers`` (NAS).
 
-    ``use_gpu=None``: GPUs when the cluster has one per worker. ``cpus_per_worker=None``:
-    one CPU per GPU worker; on CPUs, the cluster's free CPUs shared out evenly (at least one).
+    ``use_gpu=None``: GPUs when the cluster has one per worker and torch is a CUDA build
+    (``cuda_build``). ``cpus_per_worker=None``: one CPU per GPU worker; on CPUs, the
+    cluster's free CPUs shared out evenly (at least one, at most the largest node's).
     Raises a one-line error when the workers cannot all be placed at once.
     """
     alive = [n for n in nodes if n.alive]
     total_cpus = sum(n.cpus for n in alive)
     total_gpus = sum(n.gpus for n in alive)
     if use_gpu is None:
-        use_gpu = total_gpus >= num_workers > 0
+        use_gpu = cuda_build and total_gpus >= num_workers > 0
     if use_gpu and total_gpus < num_workers:
         raise InputError(f"{num_workers} GPU workers need {num_workers} GPUs; the Ray cluster "
                          f"has {total_gpus:g}")
     if cpus_per_worker is None:  # the CPUs free now, shared out
         pool = sum(n.free_cpus for n in alive) or total_cpus
-        cpus_per_worker = 1.0 if use_gpu else max(1.0, float(int(pool // num_workers)))
+        biggest = max((int(n.cpus) for n in alive), default=1)
+        cpus_per_worker = 1.0 if use_gpu else max(1.0, float(min(biggest,
+                                                                  int(pool // num_workers))))
     need = cpus_per_worker * num_workers
     if need > total_cpus:
         raise InputError(f"{num_workers} workers x {cpus_per_worker:g} CPUs need {need:g} CPUs; "
@@ -126,6 +134,14 @@ def parse_bytes(value: float | int | str | None, name: str = "memory_per_trial")
             raise InputError(f"{name}={value!r} is invalid; give a positive number of bytes")
         return float(value)
     text = str(value).strip().upper().replace(" ", "")
+    try:
+        number = float(text)  # plain bytes, as the command line passes them
+    except ValueError:
+        number = None
+    if number is not None:
+        if number > 0:
+            return number
+        raise InputError(f"{name}={value!r} is invalid; give a positive number of bytes")
     units = {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "KB": 1e3, "MB": 1e6,
              "GB": 1e9, "TB": 1e12, "K": 2**10, "M": 2**20, "G": 2**30, "B": 1}
     for unit, scale in units.items():
@@ -139,6 +155,21 @@ def parse_bytes(value: float | int | str | None, name: str = "memory_per_trial")
             break
     raise InputError(f"{name}={value!r} is invalid; give bytes or a size such as '2GB' or "
                      "'1.5GiB'")
+
+
+def _fits(node: NodeInfo, request: dict[str, float]) -> bool:
+    return (node.cpus >= request.get("CPU", 0) and node.gpus >= request.get("GPU", 0)
+            and node.memory_bytes >= request.get("memory", 0))
+
+
+def describe_request(request: dict[str, float]) -> str:
+    """``1 CPU + 1 GPU + 2.00 GiB``."""
+    parts = [f"{request.get('CPU', 0):g} CPU"]
+    if request.get("GPU"):
+        parts.append(f"{request['GPU']:g} GPU")
+    if request.get("memory"):
+        parts.append(f"{request['memory'] / 2**30:.2f} GiB")
+    return " + ".join(parts)
 
 
 def _gib(value: float) -> str:

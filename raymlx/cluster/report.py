@@ -24,8 +24,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(header)
     for row in report["nodes"]:
         state = ("head" if row.get("head") else "alive") if row["alive"] else "LOST"
-        cpu_used = row.get("cpus_in_use", row["cpus"] - row.get("ray_free_cpus", row["cpus"]))
-        gpu_used = row.get("gpus_in_use", row["gpus"] - row.get("ray_free_gpus", row["gpus"]))
+        # a fit's row: what its trials hold; a bare node row: what Ray has handed out
+        cpu_used = row.get("cpus_in_use", row["cpus"] - row.get("free_cpus", row["cpus"]))
+        gpu_used = row.get("gpus_in_use", row["gpus"] - row.get("free_gpus", row["gpus"]))
         running = ", ".join(row.get("running", [])) or "-"
         lines.append(f"{row['node_id'][:8]:<10} {row['address']:<15} {state:<6} "
                      f"{cpu_used:>6g}/{row['cpus']:<7g} {gpu_used:>6g}/{row['gpus']:<7g} "

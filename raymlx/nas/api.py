@@ -186,7 +186,7 @@ def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
     ensure_ray(address)
     # the resource policy AutoML uses: GPUs when there is one per worker, else free CPUs
     use_gpu, cpus_per_worker = plan_workers(read_nodes(), num_workers, use_gpu,
-                                            cpus_per_worker)
+                                            cpus_per_worker, torch.version.cuda is not None)
     return run_on_ray_train(worker, {**config, "data": ray.put(data)},
                             num_workers=num_workers, use_gpu=use_gpu,
                             storage_path=_storage(storage_path), name=name,

@@ -66,15 +66,16 @@ def test_a_node_removed_mid_fit_loses_no_finished_trial(three_nodes, tmp_path):
     cluster, gpu_nodes = three_nodes
     victim = gpu_nodes[1]
     removed: dict = {}
+    stop = threading.Event()
 
     def remove_when_busy() -> None:
         end = time.time() + 120
-        while time.time() < end and not removed:
+        while time.time() < end and not removed and not stop.is_set():
             fits = running_managers()
             if fits:
                 try:
                     report = ray.get(get_manager(fits[0]).summary.remote(), timeout=5)
-                except Exception:
+                except Exception:  # the fit ended meanwhile
                     return
                 finished = sum(1 for t in report["trials"].values()
                                if t["attempts"][-1]["status"] == "ok")
@@ -98,6 +99,7 @@ def test_a_node_removed_mid_fit_loses_no_finished_trial(three_nodes, tmp_path):
                                                   {"max_depth": 3}]}
                      ).fit(make_binary_frame(3000, seed=1))
     finally:
+        stop.set()
         watcher.join()
     assert removed, "the victim node never ran a trial"
     report = aml.cluster_report_

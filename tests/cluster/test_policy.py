@@ -72,12 +72,12 @@ def test_no_live_node_is_an_error():
 
 @pytest.mark.parametrize("value, expected", [
     (2e9, 2e9), ("2GB", 2e9), ("1.5GiB", 1.5 * GIB), ("512MiB", 512 * 2**20), (None, None),
-    ("300 mb", 3e8)])
+    ("300 mb", 3e8), ("2000000000", 2e9)])
 def test_sizes_parse(value, expected):
     assert parse_bytes(value) == expected
 
 
-@pytest.mark.parametrize("bad", ["lots", "-1GB", 0, -5, "GB"])
+@pytest.mark.parametrize("bad", ["lots", "-1GB", 0, -5, "GB", "-3"])
 def test_bad_sizes_are_one_line_errors(bad):
     with pytest.raises(InputError, match="memory_per_trial") as err:
         parse_bytes(bad)
@@ -93,3 +93,18 @@ def test_nas_workers_take_gpus_when_there_is_one_per_worker():
         plan_workers(gpus, 3, True, None)
     with pytest.raises(InputError, match="need 12 CPUs"):
         plan_workers([node(0, 4)], 3, False, 4)
+
+
+def test_a_request_no_single_node_can_hold_is_refused():
+    # many CPUs with little memory, and the reverse: 8 CPUs + 8 GiB fit on neither
+    nodes = [node(0, 16, mem_gib=4), node(1, 2, mem_gib=64)]
+    with pytest.raises(InputError, match="no node can hold one lightgbm trial"):
+        plan_resources(nodes, FAMS, cpus_per_trial=8, memory_per_trial=8 * GIB)
+    assert plan_resources(nodes, FAMS, cpus_per_trial=2,
+                          memory_per_trial=8 * GIB).concurrent_trials == 1
+
+
+def test_nas_workers_stay_on_cpus_without_a_cuda_torch_and_fit_one_node():
+    assert plan_workers([node(0, 8, gpus=2)], 2, None, None, cuda_build=False) == (False,
+                                                                                   4.0)
+    assert plan_workers([node(0, 4), node(1, 4)], 1, None, None) == (False, 4.0)
