@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-nas test lint bench bench-hpo bench-schedulers bench-stacking bench-nas clean
+.PHONY: install demo demo-nas test lint bench bench-hpo bench-schedulers bench-stacking bench-nas bench-scaling clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-schedulers: install
 bench-nas: install
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) benchmarks/nas.py --parts memory,quality,scaling
+
+bench-scaling: install
+	$(PY) benchmarks/scaling.py --parts overhead,cpus,cluster --trials 100 --rounds 5 --time-limit 90
 
 # AutoGluon in its own virtualenv: it pins an older Ray than raymlx (ray<2.59)
 AG_VENV ?= .venv-autogluon
