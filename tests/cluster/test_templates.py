@@ -43,9 +43,16 @@ def _only(docs: list[dict], kind: str) -> dict:
 
 
 def _kuberay_dir() -> Path:
+    """``$RAYMLX_SHARED``, else the ``shared/`` folder beside the checkout, else the one on
+    this project's machines (a clone elsewhere, e.g. CI's, still finds it)."""
     shared = os.environ.get("RAYMLX_SHARED")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
-    return base / "schemas" / "kuberay"
+    if shared:
+        return Path(shared) / "schemas" / "kuberay"
+    candidates = [Path(__file__).resolve().parents[3] / "shared", Path("/work/shared")]
+    for base in candidates:
+        if (base / "schemas" / "kuberay").is_dir():
+            return base / "schemas" / "kuberay"
+    return candidates[0] / "schemas" / "kuberay"
 
 
 def _strict(schema):
