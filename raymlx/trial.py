@@ -54,7 +54,7 @@ class TrialSetup:
     report_folds: bool = False  # a fold-level scheduler is on: report after each fold
     manager: object | None = None  # the fit's ResourceManager actor
     requests: dict = field(default_factory=dict)  # family -> Ray resource request
-    memory_limit: float | None = None  # bytes of RSS a trial may reach
+    memory_limit: float | None = None  # bytes of private memory a trial may add
 
 
 def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
