@@ -36,6 +36,7 @@ class SearchResult:
     path: str | None = None
     seconds: float = 0.0
     latency_table: dict | None = None
+    cluster_report: dict = field(default_factory=dict)  # the resource manager's summary
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Writes ``genotype.json`` and ``search.json`` (history, settings) to ``folder``."""
@@ -65,6 +66,7 @@ class TrainResult:
     classes: list = field(default_factory=list)
     path: str | None = None
     seconds: float = 0.0
+    cluster_report: dict = field(default_factory=dict)  # the resource manager's summary
 
     def predict(self, X) -> np.ndarray:
         """Class labels for images (NCHW) or table rows, in the labels given to ``train``."""
@@ -175,10 +177,12 @@ def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
             max_failures: int,
             cpus_per_worker: float | None):
     """Connects to Ray, puts the data in the object store once and runs ``worker`` on Ray
-    Train; returns rank 0's return value and the run's folder."""
+    Train; returns rank 0's return value, the run's folder and the resource manager's
+    summary (each rank reports where it runs, so ``raymlx cluster status`` shows the run)."""
     import ray
 
     from raymlx.cluster.inventory import read_nodes
+    from raymlx.cluster.manager import final_summary, start_manager
     from raymlx.cluster.policy import plan_workers
     from raymlx.nas.ray_runner import run_on_ray_train
     from raymlx.ray_session import ensure_ray
@@ -187,10 +191,19 @@ def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
     # the resource policy AutoML uses: GPUs when there is one per worker, else free CPUs
     use_gpu, cpus_per_worker = plan_workers(read_nodes(), num_workers, use_gpu,
                                             cpus_per_worker, torch.version.cuda is not None)
-    return run_on_ray_train(worker, {**config, "data": ray.put(data)},
-                            num_workers=num_workers, use_gpu=use_gpu,
-                            storage_path=_storage(storage_path), name=name,
-                            max_failures=max_failures, cpus_per_worker=cpus_per_worker)
+    request = {"CPU": cpus_per_worker, **({"GPU": 1.0} if use_gpu else {})}
+    manager = start_manager(name, {"requests": {"nas-worker": request}, "use_gpus": use_gpu,
+                                   "concurrent_trials": num_workers,
+                                   "cpus_per_trial": cpus_per_worker}, float("inf"))
+    try:
+        out, path = run_on_ray_train(
+            worker, {**config, "data": ray.put(data), "manager": manager,
+                     "request": request},
+            num_workers=num_workers, use_gpu=use_gpu, storage_path=_storage(storage_path),
+            name=name, max_failures=max_failures, cpus_per_worker=cpus_per_worker)
+        return out, path, final_summary(manager, 2.0)
+    finally:
+        ray.kill(manager)
 
 
 def search(train, valid, space: str = "darts-cnn", method: str = "darts", order: int = 1,
@@ -220,14 +233,15 @@ def search(train, valid, space: str = "darts-cnn", method: str = "darts", order:
     t0 = time.time()
     config = {"space": space, "input_shape": list(input_shape), "num_classes": n_classes,
               "options": space_options or {}, "settings": s.to_dict(), **extra}
-    out, path = _launch(search_worker, data, config, address=address,
+    out, path, report = _launch(search_worker, data, config, address=address,
                         name=name or f"nas-search-{space}-{method}-{_stamp()}",
                         num_workers=num_workers, use_gpu=use_gpu, storage_path=storage_path,
                         max_failures=max_failures, cpus_per_worker=cpus_per_worker)
     return SearchResult(genotype=out["genotype"], history=out["history"],
                         settings=s.to_dict(), rank_genotypes=out["rank_genotypes"],
                         alphas=out["alphas"], classes=classes, path=path,
-                        seconds=time.time() - t0, latency_table=out["latency_table"])
+                        seconds=time.time() - t0, latency_table=out["latency_table"],
+                        cluster_report=report)
 
 
 def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
@@ -259,7 +273,7 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
     model = build_network(genotype, mean, std, **overrides)  # fails here, not on a worker
     t0 = time.time()
     config = {"genotype": genotype, "overrides": overrides, "settings": s.to_dict(), **extra}
-    out, path = _launch(train_worker, data, config, address=address,
+    out, path, report = _launch(train_worker, data, config, address=address,
                         name=name or f"nas-train-{genotype['space']}-{_stamp()}",
                         num_workers=num_workers, use_gpu=use_gpu, storage_path=storage_path,
                         max_failures=max_failures, cpus_per_worker=cpus_per_worker)
@@ -267,4 +281,5 @@ def train(genotype: dict, train, valid, epochs: int = 30, batch_size: int = 96,
     model.eval()
     return TrainResult(model=model, valid_accuracy=out["history"][-1]["valid_accuracy"],
                        history=out["history"], genotype=genotype, settings=s.to_dict(),
-                       classes=classes, path=path, seconds=time.time() - t0)
+                       classes=classes, path=path, seconds=time.time() - t0,
+                       cluster_report=report)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -94,12 +95,37 @@ def _setup(config: dict) -> tuple[Comm, torch.device, dict]:
 
 
 def _run_epochs(engine, config: dict, comm: Comm) -> None:
-    """Resumes from the last checkpoint, then runs and reports the remaining epochs."""
+    """Resumes from the last checkpoint, then runs and reports the remaining epochs; tells
+    the run's resource manager where this rank runs and when it is done."""
+    _tell_manager(config, comm, None)
     _restore(engine)
     while engine.epoch < engine.s.epochs:
         _maybe_fail(config, engine.epoch, comm)
         record = engine.run_epoch()
         _report(engine, _metrics(record), comm.rank)
+    _tell_manager(config, comm, "ok")
+
+
+def _tell_manager(config: dict, comm: Comm, status: str | None) -> None:
+    """One rank's "started" (``status`` None) or "finished" message to the manager; a
+    rank that starts again after Ray Train restarted the group is recorded as a retry."""
+    import ray
+
+    from raymlx.cluster.memory_guard import node_memory
+
+    manager = config.get("manager")
+    if manager is None:
+        return
+    rank = f"rank{comm.rank}"
+    info = {"time": time.time(), "node_memory": node_memory()}
+    if status is None:
+        manager.trial_started.remote(rank, {
+            **info, "family": "nas", "node_id": ray.get_runtime_context().get_node_id(),
+            "pid": os.getpid(), "request": config.get("request", {}),
+            "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+            "device": "cuda" if config["use_gpu"] else "cpu"})
+    else:
+        manager.trial_finished.remote(rank, status, info)
 
 
 def search_worker(config: dict):

@@ -56,6 +56,12 @@ def test_two_workers_stay_in_sync_and_equal_one_process(ray_session, tmp_path, m
         assert np.allclose(values, alone.alphas[key].detach().numpy(), atol=1e-5), key
     assert res.genotype == alone.derive()
     json.dumps(res.genotype)
+    # the resource manager saw both ranks, each with one CPU, both finished
+    trials = res.cluster_report["trials"]
+    assert sorted(trials) == ["rank0", "rank1"]
+    assert all(t["attempts"][-1]["status"] == "ok" and t["attempts"][-1]["device"] == "cpu"
+               and t["attempts"][-1]["request"] == {"CPU": 1.0} for t in trials.values())
+    assert res.cluster_report["plan"]["use_gpus"] is False
 
 
 def test_search_recovers_from_a_dead_worker_at_its_last_epoch(ray_session, tmp_path):
@@ -70,6 +76,12 @@ def test_search_recovers_from_a_dead_worker_at_its_last_epoch(ray_session, tmp_p
     assert [h["epoch"] for h in res.history] == [0, 1, 2]  # epochs 0, 1 restored, not redone
     assert res.rank_genotypes[0] == res.rank_genotypes[1]
     assert all(h["paths_identical_on_ranks"] for h in res.history)
+    # Ray Train restarted the worker group: each rank's first attempt was lost
+    report = res.cluster_report
+    assert report["retries"] >= 1
+    assert all(t["attempts"][-1]["status"] == "ok" for t in report["trials"].values())
+    assert any(a["status"] == "lost" for t in report["trials"].values()
+               for a in t["attempts"])
     png = res.plot(tmp_path / "alphas.png")
     assert png.stat().st_size > 10_000
 
