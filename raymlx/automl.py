@@ -21,11 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import ray
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from raymlx import __version__
 from raymlx.cluster.inventory import read_nodes
-from raymlx.cluster.manager import final_summary, start_manager
+from raymlx.cluster.manager import final_summary, on_this_node, start_manager
 from raymlx.cluster.policy import describe_request, parse_bytes, plan_resources
 from raymlx.cluster.report import utilisation_line
 from raymlx.data import TablePreprocessor, Task, check_frame, load_table, prepare_label
@@ -355,7 +354,7 @@ class AutoML:
         log.info("resources: %d trials at once; %s", plan.concurrent_trials,
                  ", ".join(f"{f}: {describe_request(r)}" for f, r in plan.requests.items()))
         manager = start_manager(folder.name, plan.to_dict(), deadline)
-        store = _pinned_here(OutOfFoldStore).remote()
+        store = OutOfFoldStore.options(scheduling_strategy=on_this_node()).remote()
         ok = False
         try:
             with interruptible():
@@ -712,14 +711,6 @@ def _experiment(phase: str, ledger: dict[str, list]) -> str:
     """The Tune experiment's folder name: the phase, or ``<phase>-resumed-<n>`` when an
     interrupted run already wrote trials of that phase."""
     return f"{phase}-resumed-{time.strftime('%H%M%S')}" if ledger.get(phase) else phase
-
-
-def _pinned_here(actor_class):
-    """``actor_class`` placed on the driver's node: the objects it owns (the out-of-fold
-    predictions) must outlive any worker node that a cluster loses mid-fit."""
-    here = ray.get_runtime_context().get_node_id()
-    return actor_class.options(
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False))
 
 
 def _reload_finished(store, ledger: dict[str, list], folder: Path) -> None:

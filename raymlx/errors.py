@@ -17,3 +17,10 @@ class LoadError(InputError):
 
 class FitError(RuntimeError):
     """A fit that produced no usable model (every trial failed or ran out of time)."""
+
+
+def last_line(text: str, default: str) -> str:
+    """The last non-empty line of an error's text, at most 300 characters: Tune wraps a
+    trial's exception in a traceback whose last line names the original one."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return (lines[-1] if lines else default)[:300]

@@ -30,7 +30,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from raymlx.errors import InputError
+from raymlx.errors import InputError, last_line
 
 STATE_FILE = "fit_state.pkl"
 LEDGER_FILE = "trials.jsonl"
@@ -123,11 +123,10 @@ class TrialLedger(Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         try:
-            lines = [ln.strip() for ln in str(trial.get_error()).splitlines() if ln.strip()]
+            text = str(trial.get_error())
         except Exception:  # noqa: BLE001 - an error we cannot read is still an error
-            lines = []
-        # Tune wraps the trial's exception; its last line names the original one
-        self._write(trial, (lines[-1] if lines else "the trial's worker failed")[:300])
+            text = ""
+        self._write(trial, last_line(text, "the trial's worker failed"))
 
 
 def trial_index(name: str) -> int:

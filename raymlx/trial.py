@@ -29,7 +29,8 @@ import ray
 from ray import tune
 
 from raymlx.cluster.devices import trial_device
-from raymlx.cluster.memory_guard import MemoryGuard, MemoryLimitExceeded, node_memory
+from raymlx.cluster.manager import finished_message, started_message
+from raymlx.cluster.memory_guard import MemoryGuard, MemoryLimitExceeded
 from raymlx.ensembles.bagging import fit_bag, predict_bag
 from raymlx.ensembles.stacking import stacked_features
 from raymlx.metrics import get_metric
@@ -67,8 +68,8 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
     t0 = time.time()
     family = config["model"]["family"]
     trial_id = tune.get_context().get_trial_id()
-    device, gpu_ids, note = trial_device(family)
-    tracker = _Tracker(setup, trial_id, family, device, gpu_ids, t0)
+    device, _, note = trial_device(family)
+    tracker = _Tracker(setup, trial_id, family, device, t0)
     # threads = the CPUs this family's request holds (a GPU trial may hold fewer)
     threads = max(1, int(setup.requests.get(family, {}).get("CPU", setup.num_threads)))
     status, guard = "error", None
@@ -110,17 +111,14 @@ class _Tracker:
     """Tells the resource manager about one trial (fire-and-forget actor calls)."""
 
     def __init__(self, setup: TrialSetup, trial_id: str, family: str, device: str,
-                 gpu_ids: list, t0: float) -> None:
+                 t0: float) -> None:
         self.manager, self.trial_id = setup.manager, trial_id
         self.memory_limit = setup.memory_limit
         self.node_id = ray.get_runtime_context().get_node_id()
         self.rss_peak = None
         if self.manager is not None:
-            self.manager.trial_started.remote(trial_id, {
-                "family": family, "node_id": self.node_id, "pid": os.getpid(),
-                "request": setup.requests.get(family, {"CPU": setup.num_threads}),
-                "gpu_ids": [str(g) for g in gpu_ids], "device": device, "time": t0,
-                "node_memory": node_memory()})
+            self.manager.trial_started.remote(trial_id, started_message(
+                family, setup.requests.get(family, {"CPU": setup.num_threads}), device, t0))
 
     def overrun(self) -> str | None:
         if self.manager is None or not self.memory_limit:  # no limit, no overrun
@@ -135,8 +133,8 @@ class _Tracker:
 
     def finished(self, status: str) -> None:
         if self.manager is not None:
-            self.manager.trial_finished.remote(self.trial_id, status, {
-                "time": time.time(), "rss_peak": self.rss_peak, "node_memory": node_memory()})
+            self.manager.trial_finished.remote(self.trial_id, status,
+                                               finished_message(self.rss_peak))
 
 
 def _fit(config: dict, data: list, store, setup: TrialSetup, t0: float, device: str,

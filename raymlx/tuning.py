@@ -26,6 +26,7 @@ from ray import tune
 from ray.tune import PlacementGroupFactory
 
 from raymlx.cluster.policy import ResourcePlan
+from raymlx.errors import last_line
 from raymlx.fit_state import TrialLedger, trial_index
 from raymlx.metrics import Metric
 from raymlx.progress import ProgressReporter
@@ -60,10 +61,8 @@ class ModelRecord:
 
 
 def _short_error(error: BaseException | None) -> str:
-    text = str(error) if error is not None else "unknown error"
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    # Tune wraps the trial's exception; its last line names the original one
-    return (lines[-1] if lines else type(error).__name__)[:300]
+    return last_line(str(error) if error is not None else "unknown error",
+                     type(error).__name__)
 
 
 def run_search(

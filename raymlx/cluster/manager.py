@@ -19,6 +19,7 @@ so a trial's "started" always precedes its "finished", and readers see a consist
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ from ray.actor import ActorHandle
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from raymlx.cluster.inventory import read_nodes
+from raymlx.cluster.memory_guard import node_memory
 
 NAMESPACE = "raymlx"
 NAME_PREFIX = "resource-manager:"
@@ -35,7 +37,8 @@ NAME_PREFIX = "resource-manager:"
 @ray.remote(num_cpus=0)
 class ResourceManager:
     """See the module docstring. Methods are cheap (no I/O); trials call them without
-    waiting, except :meth:`overrun`, one round trip at a trial's start."""
+    waiting, except :meth:`overrun`, one round trip at the start of a trial that has a
+    memory limit."""
 
     def __init__(self, fit_name: str, plan: dict[str, Any], deadline: float) -> None:
         self.fit_name = fit_name
@@ -161,14 +164,34 @@ def final_summary(manager, settle_s: float) -> dict[str, Any]:
     return ray.get(manager.summary.remote(close_open=True))
 
 
+def started_message(family: str, request: dict[str, float], device: str,
+                    at: float) -> dict[str, Any]:
+    """What a trial (or a NAS rank) tells the manager as it starts: where it runs, with
+    which GPUs, asking for what."""
+    return {"family": family, "node_id": ray.get_runtime_context().get_node_id(),
+            "pid": os.getpid(), "request": request,
+            "gpu_ids": [str(g) for g in ray.get_gpu_ids()], "device": device, "time": at,
+            "node_memory": node_memory()}
+
+
+def finished_message(rss_peak: int | None = None) -> dict[str, Any]:
+    """What it tells the manager as it ends (the status goes alongside)."""
+    return {"time": time.time(), "rss_peak": rss_peak, "node_memory": node_memory()}
+
+
+def on_this_node() -> NodeAffinitySchedulingStrategy:
+    """Placement on the calling process's node: the driver's actors (this manager, the
+    out-of-fold store) must outlive any worker node a cluster loses mid-fit."""
+    here = ray.get_runtime_context().get_node_id()
+    return NodeAffinitySchedulingStrategy(node_id=here, soft=False)
+
+
 def start_manager(fit_name: str, plan: dict[str, Any], deadline: float) -> ActorHandle:
     """Starts the fit's manager on this (the driver's) node, named so that ``raymlx cluster
     status`` finds it; returns its handle."""
-    here = ray.get_runtime_context().get_node_id()
     return ResourceManager.options(
         name=NAME_PREFIX + fit_name, namespace=NAMESPACE, get_if_exists=False,
-        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=here, soft=False),
-    ).remote(fit_name, plan, deadline)
+        scheduling_strategy=on_this_node()).remote(fit_name, plan, deadline)
 
 
 def running_managers() -> list[str]:

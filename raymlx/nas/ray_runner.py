@@ -109,23 +109,18 @@ def _run_epochs(engine, config: dict, comm: Comm) -> None:
 def _tell_manager(config: dict, comm: Comm, status: str | None) -> None:
     """One rank's "started" (``status`` None) or "finished" message to the manager; a
     rank that starts again after Ray Train restarted the group is recorded as a retry."""
-    import ray
-
-    from raymlx.cluster.memory_guard import node_memory
+    from raymlx.cluster.manager import finished_message, started_message
 
     manager = config.get("manager")
     if manager is None:
         return
     rank = f"rank{comm.rank}"
-    info = {"time": time.time(), "node_memory": node_memory()}
     if status is None:
-        manager.trial_started.remote(rank, {
-            **info, "family": "nas", "node_id": ray.get_runtime_context().get_node_id(),
-            "pid": os.getpid(), "request": config.get("request", {}),
-            "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
-            "device": "cuda" if config["use_gpu"] else "cpu"})
+        manager.trial_started.remote(rank, started_message(
+            "nas", config.get("request", {}), "cuda" if config["use_gpu"] else "cpu",
+            time.time()))
     else:
-        manager.trial_finished.remote(rank, status, info)
+        manager.trial_finished.remote(rank, status, finished_message())
 
 
 def search_worker(config: dict):
