@@ -40,6 +40,7 @@ from raymlx.ensembles.stacking import (
 from raymlx.errors import FitError, InputError
 from raymlx.explain import permutation_importances, plot_importances
 from raymlx.fit_state import load_fit_state, read_ledger, reset_phase, save_fit_state
+from raymlx.interrupt import interruptible, was_interrupted
 from raymlx.metrics import get_metric
 from raymlx.models import get_families, portfolio_configs, search_space
 from raymlx.models.base import Problem
@@ -49,7 +50,7 @@ from raymlx.predictor import ModelSet
 from raymlx.ray_session import ensure_ray
 from raymlx.searchers import EvolutionSearch, GPSearch, RandomSearch, RLSearch, TPESearch
 from raymlx.trial import HOLDOUT_FILE, MODELS_FILE, OOF_FILE, TrialSetup
-from raymlx.tuning import ModelRecord, interruptible, run_search, was_interrupted
+from raymlx.tuning import ModelRecord, run_search
 from raymlx.validation import check_int, check_number
 
 log = logging.getLogger("raymlx")

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from ray.tune import PlacementGroupFactory
 from raymlx.cluster.policy import ResourcePlan
 from raymlx.errors import last_line
 from raymlx.fit_state import TrialLedger, trial_index
+from raymlx.interrupt import StopOnInterrupt, interruptible
 from raymlx.metrics import Metric
 from raymlx.progress import ProgressReporter
 from raymlx.searchers.deadline import StopAt
@@ -154,16 +152,16 @@ def run_search(
             storage_path=str(folder),
             verbose=0,
             callbacks=[ProgressReporter(metric, setup.deadline, max_models),
-                       TrialLedger(folder, phase)],
+                       TrialLedger(folder, phase), StopOnInterrupt()],
             failure_config=tune.FailureConfig(max_failures=max_retries),
         ),
     )
     # Tune's own progress tables off while it runs (we log progress); the user's setting
-    # of the variable is restored afterwards. Ctrl-C: see interruptible.
-    saved = {k: os.environ.get(k) for k in ("RAY_AIR_NEW_OUTPUT", "TUNE_DISABLE_SIGINT_HANDLER")}
-    os.environ.update(RAY_AIR_NEW_OUTPUT="0", TUNE_DISABLE_SIGINT_HANDLER="1")
+    # of the variable is restored afterwards. Ctrl-C: see raymlx.interrupt.
+    saved = {k: os.environ.get(k) for k in ("RAY_AIR_NEW_OUTPUT",)}
+    os.environ.update(RAY_AIR_NEW_OUTPUT="0")
     try:
-        with interruptible():
+        with interruptible(tune=True):
             grid = tuner.fit()
     finally:
         for key, value in saved.items():
@@ -179,43 +177,6 @@ def run_search(
                                error, metrics.get("trial_id"), level, inputs, num_folds,
                                metric))
     return records
-
-
-class FitInterrupted(Exception):
-    """Ctrl-C during a fit (raised by raymlx's SIGINT handler, see :func:`interruptible`)."""
-
-
-def was_interrupted(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is, or was caused by, Ctrl-C. Ray's Cython calls (``ray.wait``,
-    ``ray.get``) turn an exception raised by a signal handler inside them into a
-    ``SystemError`` whose cause is the original."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, (KeyboardInterrupt, FitInterrupted)):
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
-
-
-@contextmanager
-def interruptible():
-    """Ctrl-C stops the fit at once and cleanly. Tune's own handler would end the
-    experiment and return as if it had finished; raymlx's raises :class:`FitInterrupted`
-    instead, an ``Exception``, which Tune's loop answers by stopping every trial and
-    freeing its resources before re-raising, so that the fit can be resumed from its
-    folder in the same process. Only the main thread can set signal handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise FitInterrupted("interrupted")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class _Namer:
