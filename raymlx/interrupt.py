@@ -13,9 +13,9 @@ runs (:func:`interruptible`):
   run on; a callback raises it where Tune's loop answers by stopping every trial and
   freeing its resources before re-raising.
 
-A second Ctrl-C raises at once wherever the main thread is. Leaving the outermost
-:func:`interruptible` with a request recorded and no exception raises :class:`FitInterrupted`
-so that a request is never lost.
+A second Ctrl-C raises at once wherever the main thread is. Leaving any :func:`interruptible`
+block with a request recorded and no exception raises :class:`FitInterrupted`, so that a
+request is never lost.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def interruptible(tune: bool = False) -> Iterator[None]:
             os.environ.pop(_TUNE_HANDLER_OFF, None)
         elif tune:
             os.environ[_TUNE_HANDLER_OFF] = saved
-    if _State.requested and _State.depth == 0:
+    if _State.requested:  # e.g. Tune's loop ended before its next step
         raise FitInterrupted("interrupted")
 
 

@@ -216,12 +216,14 @@ def _record(namer: _Namer, model_cfg: dict, metrics: dict, checkpoint: str | Non
 
 
 def _fold_scheduler(name: str | None, num_folds: int):
-    if name is None or num_folds < 2:
-        return None
-    from raymlx.schedulers import ASHAScheduler
+    """The experiment's scheduler; both leave PENDING trials to Tune's queue
+    (:mod:`raymlx.actor_reuse`)."""
+    from raymlx.actor_reuse import InOrderASHAScheduler, InOrderFIFOScheduler
 
-    return ASHAScheduler(time_attr="folds_done", max_t=num_folds, grace_period=1,
-                         reduction_factor=3, variant="stopping")
+    if name is None or num_folds < 2:
+        return InOrderFIFOScheduler()
+    return InOrderASHAScheduler(time_attr="folds_done", max_t=num_folds, grace_period=1,
+                                reduction_factor=3, variant="stopping")
 
 
 def _trial_index(path: str | None) -> int:
