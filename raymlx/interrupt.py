@@ -20,20 +20,18 @@ request is never lost.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from ray.tune import Callback
+
+from raymlx.ray_session import temporary_env
 
 
 class FitInterrupted(Exception):
     """Ctrl-C during a fit (raised by raymlx's SIGINT handler, see :func:`interruptible`)."""
-
-
-_TUNE_HANDLER_OFF = "TUNE_DISABLE_SIGINT_HANDLER"
 
 
 class _State:
@@ -78,21 +76,17 @@ def interruptible(tune: bool = False) -> Iterator[None]:
     if _State.depth == 0:
         _State.requested = False
     previous = signal.signal(signal.SIGINT, _handler)
-    saved = os.environ.get(_TUNE_HANDLER_OFF)
-    if tune:  # Tune would otherwise install its own handler over ours
-        os.environ[_TUNE_HANDLER_OFF] = "1"
     _State.depth += 1
     _State.tune_depth += int(tune)
     try:
-        yield
+        with ExitStack() as stack:
+            if tune:  # Tune would otherwise install its own handler over ours
+                stack.enter_context(temporary_env(TUNE_DISABLE_SIGINT_HANDLER="1"))
+            yield
     finally:
         _State.depth -= 1
         _State.tune_depth -= int(tune)
         signal.signal(signal.SIGINT, previous)
-        if tune and saved is None:
-            os.environ.pop(_TUNE_HANDLER_OFF, None)
-        elif tune:
-            os.environ[_TUNE_HANDLER_OFF] = saved
     if _State.requested:  # e.g. Tune's loop ended before its next step
         raise FitInterrupted("interrupted")
 

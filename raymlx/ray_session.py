@@ -14,6 +14,8 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ray
 from ray.exceptions import AuthenticationError
@@ -21,6 +23,22 @@ from ray.exceptions import AuthenticationError
 from raymlx.errors import InputError
 
 log = logging.getLogger("raymlx")
+
+
+@contextmanager
+def temporary_env(**values: str) -> Iterator[None]:
+    """Sets environment variables for the block (Ray and Tune read some at call time) and
+    restores the caller's values, unset ones included, afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def ensure_ray(address: str | None = None, start_local: bool = True) -> float:

@@ -69,9 +69,10 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
     family = config["model"]["family"]
     trial_id = tune.get_context().get_trial_id()
     device, _, note = trial_device(family)
-    tracker = _Tracker(setup, trial_id, family, device, t0)
+    request = setup.requests.get(family, {"CPU": setup.num_threads})
+    tracker = _Tracker(setup, trial_id, family, request, device, t0)
     # threads = the CPUs this family's request holds (a GPU trial may hold fewer)
-    threads = max(1, int(setup.requests.get(family, {}).get("CPU", setup.num_threads)))
+    threads = max(1, int(request.get("CPU", setup.num_threads)))
     status, guard = "error", None
     try:
         previous = tracker.overrun()
@@ -110,15 +111,15 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
 class _Tracker:
     """Tells the resource manager about one trial (fire-and-forget actor calls)."""
 
-    def __init__(self, setup: TrialSetup, trial_id: str, family: str, device: str,
-                 t0: float) -> None:
+    def __init__(self, setup: TrialSetup, trial_id: str, family: str, request: dict,
+                 device: str, t0: float) -> None:
         self.manager, self.trial_id = setup.manager, trial_id
         self.memory_limit = setup.memory_limit
         self.node_id = ray.get_runtime_context().get_node_id()
         self.rss_peak = None
         if self.manager is not None:
             self.manager.trial_started.remote(trial_id, started_message(
-                family, setup.requests.get(family, {"CPU": setup.num_threads}), device, t0))
+                family, request, device, t0))
 
     def overrun(self) -> str | None:
         if self.manager is None or not self.memory_limit:  # no limit, no overrun

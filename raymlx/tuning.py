@@ -28,6 +28,7 @@ from raymlx.fit_state import TrialLedger, trial_index
 from raymlx.interrupt import StopOnInterrupt, interruptible
 from raymlx.metrics import Metric
 from raymlx.progress import ProgressReporter
+from raymlx.ray_session import temporary_env
 from raymlx.searchers.deadline import StopAt
 from raymlx.trial import MODELS_FILE, TrialSetup, run_trial
 
@@ -115,12 +116,10 @@ def run_search(
     if scheduler is not None:
         setup = replace(setup, report_folds=True)
     data_ref = data_ref if data_ref is not None else ray.put(arrays)
-    requests = plan.requests
 
     def resources(config: dict) -> PlacementGroupFactory:
         # per family: GPU families ask for a GPU where the plan gives them one
-        family = config["model"]["family"]
-        return PlacementGroupFactory([requests.get(family, {"CPU": plan.cpus_per_trial})])
+        return PlacementGroupFactory([plan.request(config["model"]["family"])])
 
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, data=[data_ref, list(stack_refs or []),
@@ -141,7 +140,7 @@ def run_search(
             metric="score",
             mode=metric.mode,
             search_alg=searcher,
-            scheduler=_fold_scheduler(scheduler, num_folds),
+            scheduler=_scheduler(scheduler, num_folds),
             num_samples=max_models if max_models else -1,
             max_concurrent_trials=plan.concurrent_trials,
             time_budget_s=budget,
@@ -156,19 +155,10 @@ def run_search(
             failure_config=tune.FailureConfig(max_failures=max_retries),
         ),
     )
-    # Tune's own progress tables off while it runs (we log progress); the user's setting
-    # of the variable is restored afterwards. Ctrl-C: see raymlx.interrupt.
-    saved = {k: os.environ.get(k) for k in ("RAY_AIR_NEW_OUTPUT",)}
-    os.environ.update(RAY_AIR_NEW_OUTPUT="0")
-    try:
-        with interruptible(tune=True):
-            grid = tuner.fit()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    # Tune's own progress tables off while it runs (we log progress); Ctrl-C: see
+    # raymlx.interrupt
+    with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
+        grid = tuner.fit()
     for res in sorted(grid, key=lambda r: _trial_index(r.path)):
         metrics = res.metrics or {}
         error = _short_error(res.error) if res.error is not None else None
@@ -215,7 +205,7 @@ def _record(namer: _Namer, model_cfg: dict, metrics: dict, checkpoint: str | Non
     return rec
 
 
-def _fold_scheduler(name: str | None, num_folds: int):
+def _scheduler(name: str | None, num_folds: int):
     """The experiment's scheduler; both leave PENDING trials to Tune's queue
     (:mod:`raymlx.actor_reuse`)."""
     from raymlx.actor_reuse import InOrderASHAScheduler, InOrderFIFOScheduler

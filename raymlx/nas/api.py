@@ -183,7 +183,7 @@ def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
 
     from raymlx.cluster.inventory import read_nodes
     from raymlx.cluster.manager import final_summary, start_manager
-    from raymlx.cluster.policy import plan_workers
+    from raymlx.cluster.policy import ResourcePlan, plan_workers
     from raymlx.nas.ray_runner import run_on_ray_train
     from raymlx.ray_session import ensure_ray
 
@@ -192,9 +192,9 @@ def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
     use_gpu, cpus_per_worker = plan_workers(read_nodes(), num_workers, use_gpu,
                                             cpus_per_worker, torch.version.cuda is not None)
     request = {"CPU": cpus_per_worker, **({"GPU": 1.0} if use_gpu else {})}
-    manager = start_manager(name, {"requests": {"nas-worker": request}, "use_gpus": use_gpu,
-                                   "concurrent_trials": num_workers,
-                                   "cpus_per_trial": cpus_per_worker}, float("inf"))
+    plan = ResourcePlan(requests={"nas-worker": request}, concurrent_trials=num_workers,
+                        cpus_per_trial=cpus_per_worker, use_gpus=use_gpu)
+    manager = start_manager(name, plan.to_dict(), float("inf"))
     try:
         out, path = run_on_ray_train(
             worker, {**config, "data": ray.put(data), "manager": manager,
