@@ -9,9 +9,10 @@ Parts (each runs in its own Python process with its own Ray instance):
      ``reuse_actors`` off and on (the hand-rolled Ray Tune script);
   2. the same, also saving the fold models as a Tune checkpoint (what a script must do to
      keep its models);
-  3. raymlx's trial path: ``raymlx.tuning.run_search`` with its trainable (fold models and
-     out-of-fold predictions checkpointed, predictions sent to the object-store actor, the
-     resource manager told where the trial runs, the ledger and progress callbacks).
+  3. raymlx's trial path: ``raymlx.tabular.engine.search.run_search`` with its trainable
+     (fold models and out-of-fold predictions checkpointed, predictions sent to the
+     object-store actor, the resource manager told where the trial runs, the ledger and
+     progress callbacks).
   Rounds alternate the variants (reuse off, seconds per trial, runs once); medians over
   the rounds are reported. Two figures per variant: the wall time per trial (the whole
   ``Tuner.fit`` over the trials: starting the trial actors and the experiment's start and
@@ -80,10 +81,10 @@ def _plain_trainable(checkpoint: bool):
 
         import ray
 
-        from raymlx.ensembles.bagging import fit_bag
-        from raymlx.metrics import get_metric
-        from raymlx.models import FAMILIES
-        from raymlx.models.base import Problem
+        from raymlx.tabular.ensembles.bagging import fit_bag
+        from raymlx.tabular.metrics import get_metric
+        from raymlx.tabular.models import FAMILIES
+        from raymlx.tabular.models.base import Problem
 
         arrays = ray.get(data_ref[0])
         problem = Problem("regression", 1, arrays["X"].shape[1], {})
@@ -141,14 +142,14 @@ def _time_raymlx(arrays, data_ref, trials: int, storage: Path) -> tuple[float, l
     from raymlx.cluster.inventory import read_nodes
     from raymlx.cluster.manager import start_manager
     from raymlx.cluster.policy import plan_resources
-    from raymlx.fit_state import LEDGER_FILE
-    from raymlx.metrics import get_metric
-    from raymlx.models import FAMILIES, search_space
-    from raymlx.models.base import Problem
-    from raymlx.oof_store import OutOfFoldStore
     from raymlx.searchers import RandomSearch
-    from raymlx.trial import TrialSetup
-    from raymlx.tuning import run_search
+    from raymlx.tabular.engine.ledger import LEDGER_FILE
+    from raymlx.tabular.engine.oof_store import OutOfFoldStore
+    from raymlx.tabular.engine.search import run_search
+    from raymlx.tabular.engine.trial import TrialSetup
+    from raymlx.tabular.metrics import get_metric
+    from raymlx.tabular.models import FAMILIES, search_space
+    from raymlx.tabular.models.base import Problem
 
     families = [FAMILIES["linear"]]
     plan = plan_resources(read_nodes(), families)
@@ -238,7 +239,7 @@ def _fit(args, storage: Path) -> dict:
     import pandas as pd
 
     from raymlx import AutoML
-    from raymlx.fit_state import read_ledger
+    from raymlx.tabular.engine.ledger import read_ledger
 
     df = pd.read_csv(WINE / "winequality-white.csv", sep=";")
     aml = AutoML(label="quality", problem_type="regression", metric="rmse",

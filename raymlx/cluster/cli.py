@@ -32,11 +32,11 @@ def run(args: argparse.Namespace) -> None:
 def _status(args) -> None:
     import ray
 
+    from raymlx._internal.ray_session import ensure_ray
     from raymlx.cluster.inventory import read_nodes
     from raymlx.cluster.manager import get_manager, running_managers
     from raymlx.cluster.report import format_report
     from raymlx.errors import InputError
-    from raymlx.ray_session import ensure_ray
 
     ensure_ray(args.address, start_local=False)
     fits = running_managers()

@@ -181,11 +181,11 @@ def _launch(worker, data: dict, config: dict, *, address: str | None, name: str,
     summary (each rank reports where it runs, so ``raymlx cluster status`` shows the run)."""
     import ray
 
+    from raymlx._internal.ray_session import ensure_ray
     from raymlx.cluster.inventory import read_nodes
     from raymlx.cluster.manager import final_summary, start_manager
     from raymlx.cluster.policy import ResourcePlan, plan_workers
     from raymlx.nas.ray_runner import run_on_ray_train
-    from raymlx.ray_session import ensure_ray
 
     ensure_ray(address)
     # the resource policy AutoML uses: GPUs when there is one per worker, else free CPUs

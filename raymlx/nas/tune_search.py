@@ -71,8 +71,8 @@ def tune_search(train, valid, space: str = "mlp", searcher=None, scheduler=None,
     the genotype with the best final ``valid_accuracy``."""
     from ray import tune
 
+    from raymlx._internal.ray_session import ensure_ray
     from raymlx.nas.retrain_loop import TrainSettings
-    from raymlx.ray_session import ensure_ray
 
     data, _, n_classes = prepare_data(train, valid, batch_size, 1)
     input_shape = tuple(data["train_x"].shape[1:])

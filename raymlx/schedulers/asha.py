@@ -27,6 +27,7 @@ from typing import Any
 
 from ray.tune.experiment import Trial
 
+from raymlx._internal.validation import check_int, check_number
 from raymlx.errors import InputError
 from raymlx.schedulers.base import (
     CONTINUE,
@@ -37,7 +38,6 @@ from raymlx.schedulers.base import (
     rung_levels,
     search_finished,
 )
-from raymlx.validation import check_int, check_number
 
 VARIANTS = ("promotion", "stopping")
 

@@ -37,9 +37,9 @@ import numpy as np
 from ray.tune.experiment import Trial
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
+from raymlx._internal.validation import check_number
 from raymlx.errors import InputError
 from raymlx.schedulers.base import CONTINUE, NOOP, STOP, RaymlxScheduler
-from raymlx.validation import check_number
 
 
 def flatten_mutations(mutations: dict, prefix: tuple = ()) -> dict[tuple, Any]:

@@ -9,10 +9,10 @@ same shape. The engine is :class:`~raymlx.schedulers.synchronous.SynchronousHalv
 
 from __future__ import annotations
 
+from raymlx._internal.validation import check_int
 from raymlx.schedulers.base import rung_levels
 from raymlx.schedulers.brackets import successive_halving_size
 from raymlx.schedulers.synchronous import SynchronousHalving
-from raymlx.validation import check_int
 
 
 class SuccessiveHalvingScheduler(SynchronousHalving):

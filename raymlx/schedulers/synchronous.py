@@ -22,6 +22,7 @@ from typing import Any
 
 from ray.tune.experiment import Trial
 
+from raymlx._internal.validation import check_int, check_number
 from raymlx.schedulers.base import (
     CONTINUE,
     PAUSE,
@@ -31,7 +32,6 @@ from raymlx.schedulers.base import (
     search_finished,
 )
 from raymlx.schedulers.brackets import Bracket
-from raymlx.validation import check_int, check_number
 
 
 class SynchronousHalving(RaymlxScheduler):

@@ -25,8 +25,8 @@ import math
 import numpy as np
 from scipy.stats import truncnorm
 
+from raymlx._internal.validation import check_int, check_number
 from raymlx.searchers.base import SpaceSearcher
-from raymlx.validation import check_int, check_number
 
 
 class BOHBSearch(SpaceSearcher):

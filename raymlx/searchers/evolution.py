@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections import deque
 
+from raymlx._internal.validation import check_int
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.space import infer_trace, mutate
-from raymlx.validation import check_int
 
 
 class EvolutionSearch(SpaceSearcher):

@@ -36,10 +36,10 @@ from ray.tune.search.sample import Float
 from scipy.optimize import minimize
 from scipy.stats import norm
 
+from raymlx._internal.validation import check_int
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.encoding import SpaceEncoder, from_unit
 from raymlx.searchers.space import infer_trace, mutate, set_path
-from raymlx.validation import check_int
 
 
 def expected_improvement(mu: np.ndarray, sigma: np.ndarray, best: float,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ray.tune.search import Searcher
 
+from raymlx._internal.validation import check_int
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.space import grid_points
-from raymlx.validation import check_int
 
 
 class GridSearch(SpaceSearcher):

@@ -21,10 +21,10 @@ import math
 
 import numpy as np
 
+from raymlx._internal.validation import check_int, check_number
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.encoding import from_unit
 from raymlx.searchers.space import build_config
-from raymlx.validation import check_int, check_number
 
 
 class RLSearch(SpaceSearcher):

@@ -34,10 +34,10 @@ import hyperopt
 import numpy as np
 from hyperopt import tpe
 
+from raymlx._internal.validation import check_int, check_number
 from raymlx.searchers.base import SpaceSearcher
 from raymlx.searchers.hyperopt_space import clip_to_space, config_to_vals, to_hyperopt
 from raymlx.searchers.parzen import MixedParzenEstimator, recency_weights
-from raymlx.validation import check_int, check_number
 
 
 class TPESearch(SpaceSearcher):

@@ -51,7 +51,7 @@ def test_a_new_local_ray_uses_the_owner_only_token_raymlx_wrote(tmp_path):
            if not k.startswith("RAY_AUTH") and k != "RAY_ADDRESS"}
     env.update(HOME=str(tmp_path), PYTHONPATH=str(REPO))
     code = ("import os, ray\n"
-            "from raymlx.ray_session import ensure_ray\n"
+            "from raymlx._internal.ray_session import ensure_ray\n"
             "ensure_ray()\n"
             "print('mode', os.environ.get('RAY_AUTH_MODE'))\n"
             "print('sum', ray.get(ray.remote(lambda: 41 + 1).remote()))\n"

@@ -19,7 +19,7 @@ import pytest
 
 from raymlx import AutoML
 from raymlx.cli import main
-from raymlx.fit_state import LEDGER_FILE, read_ledger
+from raymlx.tabular.engine.ledger import LEDGER_FILE, read_ledger
 
 REPO = Path(__file__).resolve().parents[2]
 FOREST = {"n_estimators": 250, "min_samples_leaf": 1}

@@ -7,7 +7,7 @@ import pytest
 from raymlx.cluster.inventory import NodeInfo
 from raymlx.cluster.policy import parse_bytes, plan_resources, plan_workers
 from raymlx.errors import InputError
-from raymlx.models import FAMILIES
+from raymlx.tabular.models import FAMILIES
 
 GIB = 2**30
 

@@ -6,9 +6,9 @@ import pytest
 from ray import tune
 
 from raymlx import InputError
-from raymlx.models import FAMILIES, get_families, search_space
 from raymlx.searchers import RandomSearch, TPESearch
 from raymlx.searchers.space import has_domains
+from raymlx.tabular.models import FAMILIES, get_families, search_space
 
 
 def _best(searcher, space, f, n):

@@ -1,0 +1,132 @@
+"""``raymlx fit`` (or resume), ``predict`` and ``leaderboard`` on CSV / Parquet files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from raymlx.errors import InputError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Adds ``fit``, ``predict`` and ``leaderboard`` to the ``raymlx`` command."""
+    fit = sub.add_parser("fit", help="search, bag and ensemble models; save the predictor")
+    fit.add_argument("train", nargs="?", help="training table (CSV or Parquet)")
+    fit.add_argument("--label", help="column to predict (required unless --resume)")
+    fit.add_argument("--output", required=True, help="folder to save the predictor in")
+    fit.add_argument("--resume", default=None, metavar="DIR",
+                     help="finish an interrupted fit from its folder (the fit logs it); "
+                          "the other options are the interrupted fit's")
+    fit.add_argument("--time-limit", type=float, default=None, help="seconds for the fit")
+    fit.add_argument("--max-models", type=int, default=None, help="most trials to run")
+    fit.add_argument("--metric", default=None, help="e.g. roc_auc, log_loss, rmse, accuracy")
+    fit.add_argument("--problem-type", default=None,
+                     choices=["binary", "multiclass", "regression"])
+    fit.add_argument("--presets", default=None,
+                     choices=["fast", "medium_quality", "best_quality"],
+                     help="quality preset (default medium_quality); best_quality stacks")
+    fit.add_argument("--num-folds", type=int, default=None, help="folds of bagging")
+    fit.add_argument("--num-stack-levels", type=int, default=None,
+                     help="stacking layers above the searched models")
+    fit.add_argument("--num-bag-sets", type=int, default=None,
+                     help="repeats of k-fold bagging (while time allows)")
+    fit.add_argument("--dynamic-stacking", default=None, choices=["on", "off"],
+                     help="keep the stack only if it beats layer 1 on a holdout")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--families", default=None,
+                     help="comma-separated model families, e.g. lightgbm,xgboost")
+    fit.add_argument("--searcher", default="auto",
+                     choices=["auto", "random", "tpe", "gp", "evolution", "rl"],
+                     help="what proposes configurations after the portfolio")
+    fit.add_argument("--scheduler", default=None, choices=["asha"],
+                     help="stop poor configurations after one fold (ASHA over folds)")
+    fit.add_argument("--path", default=None,
+                     help="where the fit's folder goes (default ./raymlx_runs; on several "
+                          "nodes, storage every node mounts at the same place)")
+    fit.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")
+    fit.add_argument("--cpus-per-trial", type=int, default=1, help="CPUs each trial gets")
+    fit.add_argument("--use-gpus", default=None, choices=["auto", "on", "off"],
+                     help="GPU families (xgboost, mlp) on GPUs: auto (default) when the "
+                          "cluster has some")
+    fit.add_argument("--memory-per-trial", default=None,
+                     help="memory a trial may use, e.g. 2GB; past it the trial fails")
+    fit.add_argument("--max-retries", type=int, default=2,
+                     help="retries of a trial whose worker or node dies")
+    fit.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    pred = sub.add_parser("predict", help="predict with a saved predictor")
+    pred.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
+    pred.add_argument("data", help="table to predict (CSV or Parquet)")
+    pred.add_argument("--output", required=True, help="CSV file for the predictions")
+    pred.add_argument("--model", default=None, help="a model of the leaderboard (default: best)")
+
+    board = sub.add_parser("leaderboard", help="show a saved predictor's leaderboard")
+    board.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
+    board.add_argument("--test", default=None, help="labelled table to score the models on")
+
+
+def _fit(args) -> None:
+    from raymlx.tabular.automl import AutoML
+
+    if args.resume:
+        if args.train or args.label:
+            raise InputError("--resume finishes the fit in DIR with its own table and "
+                             "options; drop the training table and --label")
+        aml = AutoML.resume(args.resume, time_limit=args.time_limit, address=args.address,
+                            verbosity=0 if args.quiet else 1)
+        _save_and_show(aml, args.output)
+        return
+    if not args.train or not args.label:
+        raise InputError("give the training table and --label (or --resume DIR)")
+    families = args.families.split(",") if args.families else None
+    aml = AutoML(label=args.label, problem_type=args.problem_type, metric=args.metric,
+                 time_limit=args.time_limit, max_models=args.max_models,
+                 presets=args.presets, num_folds=args.num_folds,
+                 num_stack_levels=args.num_stack_levels, num_bag_sets=args.num_bag_sets,
+                 dynamic_stacking=None if args.dynamic_stacking is None
+                 else args.dynamic_stacking == "on", seed=args.seed, path=args.path,
+                 address=args.address, families=families, searcher=args.searcher,
+                 scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
+                 use_gpus={None: None, "auto": None, "on": True, "off": False}[args.use_gpus],
+                 memory_per_trial=args.memory_per_trial, max_retries=args.max_retries,
+                 verbosity=0 if args.quiet else 1)
+    aml.fit(args.train)
+    _save_and_show(aml, args.output)
+
+
+def _save_and_show(aml, output: str) -> None:
+    folder = aml.save(output)
+    _print_board(aml.leaderboard())
+    print(f"saved to {folder}")
+
+
+def _predict(args) -> None:
+    from raymlx.tabular.automl import AutoML
+
+    aml = AutoML.load(args.predictor)
+    pred = aml.predict(args.data, model=args.model)
+    out = pd.DataFrame({"prediction": pred.to_numpy()}, index=pred.index)
+    if aml.task_.is_classification:
+        proba = aml.predict_proba(args.data, model=args.model)
+        out = pd.concat([out, proba.set_axis([str(c) for c in proba.columns], axis=1)], axis=1)
+    Path(args.output).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.output, index=False)
+    print(f"wrote {len(out)} predictions to {args.output}")
+
+
+def _leaderboard(args) -> None:
+    from raymlx.tabular.automl import AutoML
+
+    _print_board(AutoML.load(args.predictor).leaderboard(args.test))
+
+
+def _print_board(board: pd.DataFrame) -> None:
+    with pd.option_context("display.max_rows", 200, "display.width", 160,
+                           "display.max_colwidth", 60):
+        print(board.drop(columns=["config"]).to_string(index=False))
+
+
+def run(args: argparse.Namespace) -> None:
+    {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard}[args.command](args)

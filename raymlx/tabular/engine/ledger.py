@@ -1,0 +1,138 @@
+"""What an interrupted fit needs to be resumed: its inputs, and a ledger of finished trials.
+
+A fit writes two things into its folder as it goes:
+
+- ``fit_state.pkl``, once, before the first trial: the AutoML arguments, the fitted
+  preprocessor and task, and the prepared arrays (features, encoded labels, folds, the
+  dynamic-stacking holdout). A resumed fit starts from these, so its folds and features are
+  exactly those of the interrupted run.
+- ``trials.jsonl``, one line per trial as Tune reports it finished (scored, failed, stopped
+  by ASHA, or crashed past its retries), written by a Tune callback on the driver (the
+  file is closed, so flushed to the OS, after every line). A scored trial's line points at
+  its checkpoint, which holds the fold models and the out-of-fold predictions (see
+  :mod:`raymlx.tabular.engine.trial`).
+
+``AutoML.resume`` reads both, reloads the finished trials' out-of-fold predictions into a
+new store, and runs only what is missing. A trial that was running when the driver stopped
+has no line and runs again. Tune's own ``Tuner.restore`` is not used: it restores the
+searcher with its old absolute deadline and cannot start trials that were in flight from
+scratch with a new time budget, and raymlx needs the per-trial arrays anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from raymlx.errors import InputError, last_line
+
+STATE_FILE = "fit_state.pkl"
+LEDGER_FILE = "trials.jsonl"
+KEPT_METRICS = ("score", "family", "fit_time_s", "predict_time_s", "folds_cut_short",
+                "folds_done", "repeats", "partial", "error", "trial_time_s", "node_id",
+                "device")
+
+
+def save_fit_state(folder: Path, state: dict[str, Any]) -> None:
+    """Writes ``fit_state.pkl`` atomically (a half-written file is never left behind)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (STATE_FILE + ".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, folder / STATE_FILE)
+
+
+def load_fit_state(folder: str | Path) -> tuple[dict[str, Any], Path]:
+    path = Path(folder).expanduser().resolve()
+    if not (path / STATE_FILE).is_file():
+        raise InputError(f"{str(path)!r} is not a raymlx fit folder (no {STATE_FILE}); give "
+                         "the folder a fit printed as its experiment path")
+    with open(path / STATE_FILE, "rb") as fh:
+        return pickle.load(fh), path
+
+
+def read_ledger(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    """The finished trials by phase ("search", "L2", ...), in the order the trials were
+    created (run by run), as the leaderboard lists them. A phase reset by
+    :func:`reset_phase` starts again empty; a last line cut short by a crash is ignored."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    path = folder / LEDGER_FILE
+    if not path.is_file():
+        return out
+    with open(path) as fh:
+        for line in fh:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if entry.get("reset"):
+                out.pop(entry["phase"], None)
+                continue
+            out.setdefault(entry["phase"], []).append(entry)
+    for entries in out.values():
+        runs: dict[str, int] = {}
+        for e in entries:
+            runs.setdefault(e.get("experiment", ""), len(runs))
+        entries.sort(key=lambda e: (runs[e.get("experiment", "")], e.get("index", 0)))
+    return out
+
+
+def reset_phase(folder: Path, phase: str) -> None:
+    """Marks ``phase``'s trials so far as stale (their inputs changed): a later resume
+    trains that phase again."""
+    with open(folder / LEDGER_FILE, "a") as fh:
+        fh.write(json.dumps({"phase": phase, "reset": True, "time": time.time()}) + "\n")
+
+
+class TrialLedger(Callback):
+    """Appends one JSON line per finished trial to the fit's ``trials.jsonl``."""
+
+    def __init__(self, folder: Path, phase: str) -> None:
+        self.path = folder / LEDGER_FILE
+        self.phase = phase
+
+    def _write(self, trial, error: str | None) -> None:
+        result = trial.last_result or {}
+        checkpoint = getattr(trial, "checkpoint", None)
+        where = None
+        if checkpoint is not None:  # relative to the fit folder, which may be moved
+            try:
+                where = str(Path(checkpoint.path).relative_to(self.path.parent))
+            except ValueError:
+                where = checkpoint.path
+        trial_dir = Path(getattr(trial, "path", "") or "")
+        entry = {"phase": self.phase, "trial_id": trial.trial_id,
+                 "experiment": trial_dir.parent.name,
+                 "index": trial_index(trial_dir.name),
+                 "model": (trial.config or {}).get("model", {}),
+                 "metrics": {k: result[k] for k in KEPT_METRICS if k in result},
+                 "checkpoint": where, "error": error, "time": time.time()}
+        with open(self.path, "a") as fh:
+            # flushed to the OS at once: a killed driver loses nothing (no fsync: that
+            # would guard against a machine crash only, at a disk round trip per trial)
+            fh.write(json.dumps(entry, default=str) + "\n")
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._write(trial, None)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        try:
+            text = str(trial.get_error())
+        except Exception:  # noqa: BLE001 - an error we cannot read is still an error
+            text = ""
+        self._write(trial, last_line(text, "the trial's worker failed"))
+
+
+def trial_index(name: str) -> int:
+    """The creation counter in a Tune trial folder's name,
+    ``run_trial_<trial id>_<counter>_<config>_<date>``."""
+    try:
+        return int(name.split("_")[3])
+    except (IndexError, ValueError):
+        return 1 << 30

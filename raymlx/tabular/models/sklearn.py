@@ -1,0 +1,131 @@
+"""scikit-learn families: random forest, extra trees, k-nearest neighbours and linear
+models (logistic regression / ridge).
+
+The forests grow in chunks of trees (``warm_start``) so a fit stops at the trial's deadline
+with the trees it has; they read NaN natively. k-NN and the linear models see dense, scaled,
+one-hot inputs from :mod:`raymlx.tabular.models.encoding`.
+"""
+
+from __future__ import annotations
+
+from ray import tune
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+
+from raymlx.tabular.models.base import Family, FoldEstimator
+from raymlx.tabular.models.encoding import dense_encoder
+
+TREES_PER_CHUNK = 50
+
+
+class _SklearnEstimator(FoldEstimator):
+    """A fold estimator around one fitted sklearn model, ``self.model_``."""
+
+    def _predict(self, X):
+        if self.problem.is_classification:
+            return self.model_.predict_proba(X)
+        return self.model_.predict(X)
+
+
+class _ForestEstimator(_SklearnEstimator):
+    classifier: type
+    regressor: type
+
+    def _fit(self, X, y, X_val, y_val, deadline):
+        params = dict(self.params)
+        n_trees = int(params.pop("n_estimators", 200))
+        if params.get("max_features", "auto") == "auto":
+            # sqrt of the features for classification, all of them for regression: the
+            # usual forest defaults (Breiman's sqrt(p) hurts regression badly)
+            params["max_features"] = "sqrt" if self.problem.is_classification else 1.0
+        if self.problem.is_classification:
+            model = self.classifier(n_estimators=0, warm_start=True, n_jobs=self.num_threads,
+                                    random_state=self.seed, **params)
+        else:
+            params.pop("criterion", None)
+            model = self.regressor(n_estimators=0, warm_start=True, n_jobs=self.num_threads,
+                                   random_state=self.seed, **params)
+        grown = 0
+        while grown < n_trees:
+            grown = min(n_trees, grown + TREES_PER_CHUNK)
+            model.set_params(n_estimators=grown)
+            model.fit(X, y)
+            if grown < n_trees and self._out_of_time(deadline):
+                break
+        self.model_ = model
+
+class RandomForestEstimator(_ForestEstimator):
+    classifier, regressor = RandomForestClassifier, RandomForestRegressor
+
+
+class ExtraTreesEstimator(_ForestEstimator):
+    classifier, regressor = ExtraTreesClassifier, ExtraTreesRegressor
+
+
+class KNNEstimator(_SklearnEstimator):
+    def _fit(self, X, y, X_val, y_val, deadline):
+        cls = KNeighborsClassifier if self.problem.is_classification else KNeighborsRegressor
+        k = min(int(self.params.get("n_neighbors", 10)), len(X))
+        knn = cls(n_neighbors=k, weights=self.params.get("weights", "distance"),
+                  p=self.params.get("p", 2), n_jobs=self.num_threads)
+        self.model_ = make_pipeline(dense_encoder(self.problem), knn).fit(X, y)
+
+class LinearEstimator(_SklearnEstimator):
+    def _fit(self, X, y, X_val, y_val, deadline):
+        if self.problem.is_classification:
+            model = LogisticRegression(C=float(self.params.get("C", 1.0)), max_iter=1000)
+        else:
+            model = Ridge(alpha=float(self.params.get("alpha", 1.0)))
+        self.model_ = make_pipeline(dense_encoder(self.problem), model).fit(X, y)
+
+_FOREST_SPACE = {
+    "n_estimators": tune.choice([100, 200, 300]),
+    "max_features": tune.choice(["auto", "sqrt", 0.5, 0.8, 1.0]),
+    "min_samples_leaf": tune.lograndint(1, 20),
+    "criterion": tune.choice(["gini", "entropy"]),
+}
+
+RANDOM_FOREST = Family(
+    name="random_forest",
+    estimator=RandomForestEstimator,
+    search_space=_FOREST_SPACE,
+    portfolio=(
+        {"n_estimators": 200, "max_features": "auto", "min_samples_leaf": 2},
+        {"n_estimators": 200, "max_features": 0.5, "min_samples_leaf": 5},
+    ),
+)
+
+EXTRA_TREES = Family(
+    name="extra_trees",
+    estimator=ExtraTreesEstimator,
+    search_space=_FOREST_SPACE,
+    portfolio=(
+        {"n_estimators": 200, "max_features": "auto", "min_samples_leaf": 2},
+        {"n_estimators": 200, "max_features": 0.8, "min_samples_leaf": 5},
+    ),
+)
+
+KNN = Family(
+    name="knn",
+    estimator=KNNEstimator,
+    search_space={
+        "n_neighbors": tune.lograndint(2, 100),
+        "weights": tune.choice(["uniform", "distance"]),
+        "p": tune.choice([1, 2]),
+    },
+    portfolio=({"n_neighbors": 10, "weights": "distance", "p": 2},),
+)
+
+LINEAR = Family(
+    name="linear",
+    estimator=LinearEstimator,
+    search_space={"C": tune.loguniform(1e-3, 1e2), "alpha": tune.loguniform(1e-3, 1e3)},
+    portfolio=({"C": 1.0, "alpha": 1.0},),
+)

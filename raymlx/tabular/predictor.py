@@ -1,0 +1,112 @@
+"""Predictions and the leaderboard of a fitted (or loaded) raymlx predictor.
+
+A bagged model predicts the average of its fold models; a stacker first predicts with the
+lower-layer models it reads and appends those predictions to the features; an ensemble
+predicts the weighted average of its members' predictions. Fold models are read from their
+pickle on first use and cached.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+import pandas as pd
+
+from raymlx.errors import InputError
+from raymlx.tabular.data import Task
+from raymlx.tabular.engine.search import ModelRecord
+from raymlx.tabular.ensembles.bagging import predict_bag
+from raymlx.tabular.ensembles.stacking import stacked_features
+from raymlx.tabular.metrics import get_metric
+
+LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "stack_level",
+                       "fit_time_s", "predict_time_s", "config", "error", "note"]
+
+
+class ModelSet:
+    """The records of a fit and the way to predict with any of them."""
+
+    def __init__(self, task: Task, records: list[ModelRecord]) -> None:
+        self.task = task
+        self.records = {r.name: r for r in records}
+        self._fold_models: dict[str, list] = {}
+
+    @property
+    def metric(self):
+        return get_metric(self.task.metric, self.task.problem_type)
+
+    def usable(self) -> list[ModelRecord]:
+        return [r for r in self.records.values() if r.ok]
+
+    def best_name(self) -> str:
+        ranked = sorted(self.usable(), key=lambda r: -self.metric.sign() * r.score_val)
+        return ranked[0].name
+
+    def get(self, name: str) -> ModelRecord:
+        if name not in self.records:
+            raise InputError(f"no model named {name!r}; see the leaderboard's model column")
+        rec = self.records[name]
+        if not rec.ok:
+            raise InputError(f"model {name!r} failed during fit: {rec.error}")
+        return rec
+
+    def fold_models(self, name: str) -> list:
+        if name not in self._fold_models:
+            with open(self.get(name).models_path, "rb") as fh:
+                self._fold_models[name] = pickle.load(fh)
+        return self._fold_models[name]
+
+    def predict(self, X: np.ndarray, name: str, cache: dict | None = None) -> np.ndarray:
+        """Probabilities (classification) or values for the feature matrix ``X``."""
+        cache = {} if cache is None else cache
+        if name in cache:
+            return cache[name]
+        rec = self.get(name)
+        if rec.weights:
+            out = sum(w * self.predict(X, m, cache) for m, w in rec.weights.items())
+        elif rec.inputs:
+            below = [self.predict(X, m, cache) for m in rec.inputs]
+            out = predict_bag(self.fold_models(name),
+                              stacked_features(X, below, self.task.problem_type))
+        else:
+            out = predict_bag(self.fold_models(name), X)
+        cache[name] = out
+        return out
+
+    def leaderboard(self, X: np.ndarray | None = None, y: np.ndarray | None = None,
+                    extra_metrics: list[str] | None = None) -> pd.DataFrame:
+        """One row per model, best first (by test score when test data is given); with
+        test data, ``extra_metrics`` adds a test-score column per named metric."""
+        metric, rows, cache = self.metric, [], {}
+        extras = [get_metric(m, self.task.problem_type) for m in extra_metrics or []]
+        for rec in self.records.values():
+            row = {"model": rec.name, "family": rec.family, "score_val": rec.score_val,
+                   "score_test": np.nan, "stack_level": rec.stack_level,
+                   "fit_time_s": rec.fit_time_s,
+                   "predict_time_s": rec.predict_time_s,
+                   "config": dict(rec.weights) if rec.weights else dict(rec.config),
+                   "error": rec.error,
+                   "note": (f"{rec.folds_cut_short} of its folds stopped early at the time "
+                            "limit") if rec.folds_cut_short else None}
+            if X is not None and rec.ok:
+                t0 = time.time()
+                pred = self.predict(X, rec.name, cache)
+                own = time.time() - t0
+                if rec.weights:  # an ensemble's predict time includes its members'
+                    own += sum(r["predict_time_s"] for r in rows if r["model"] in rec.weights)
+                row["predict_time_s"] = own
+                row["score_test"] = metric.score(y, pred, self.task.problem_type)
+                for m in extras:
+                    row[m.name] = m.score(y, pred, self.task.problem_type)
+            rows.append(row)
+        extra_cols = [m.name for m in extras if X is not None]
+        board = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS[:4] + extra_cols
+                             + LEADERBOARD_COLUMNS[4:])
+        if X is None:
+            board = board.drop(columns="score_test")
+        key = "score_test" if X is not None else "score_val"
+        board["_rank"] = -metric.sign() * board[key]
+        board = board.sort_values("_rank", na_position="last", kind="stable")
+        return board.drop(columns="_rank").reset_index(drop=True)
