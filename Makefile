@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-nas test lint bench bench-hpo bench-schedulers bench-stacking bench-nas bench-scaling clean
+.PHONY: install demo demo-nas test test-fast lint typecheck check bench bench-hpo bench-schedulers bench-stacking bench-nas bench-scaling clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,21 @@ demo-nas: install
 	$(PY) examples/nas_digits.py
 
 test: install
-	RAY_AUTH_MODE=disabled $(PY) -m pytest -q tests
+	RAY_AUTH_MODE=disabled $(PY) -m pytest -q tests examples/extending
+
+# the unit tests that need no Ray and time nothing, for day-to-day work (Ray is made
+# unreachable, so a test that needs it and is not marked `ray` fails instead of starting it)
+test-fast: install
+	RAY_AUTH_MODE=disabled RAY_ADDRESS=127.0.0.1:1 $(PY) -m pytest -q -m "not ray and not timing" tests examples/extending
 
 lint: install
 	$(VENV)/bin/ruff check raymlx tests benchmarks examples
+
+typecheck: install
+	$(VENV)/bin/mypy raymlx
+
+# what CI runs before the tests
+check: lint typecheck
 
 bench: install
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"

@@ -84,10 +84,10 @@ def _plain_trainable(checkpoint: bool):
         from raymlx.tabular.ensembles.bagging import fit_bag
         from raymlx.tabular.metrics import get_metric
         from raymlx.tabular.models import FAMILIES
-        from raymlx.tabular.models.base import Problem
+        from raymlx.tabular.problem import Problem
 
         arrays = ray.get(data_ref[0])
-        problem = Problem("regression", 1, arrays["X"].shape[1], {})
+        problem = Problem("regression", n_features=arrays["X"].shape[1])
         bag = fit_bag(FAMILIES["linear"], {}, problem, arrays["X"], arrays["y"],
                       arrays["fold"], float("inf"))
         score = get_metric("rmse", "regression").score(arrays["y"], bag.oof, "regression")
@@ -144,30 +144,34 @@ def _time_raymlx(arrays, data_ref, trials: int, storage: Path) -> tuple[float, l
     from raymlx.cluster.policy import plan_resources
     from raymlx.searchers import RandomSearch
     from raymlx.tabular.engine.ledger import LEDGER_FILE
-    from raymlx.tabular.engine.oof_store import OutOfFoldStore
-    from raymlx.tabular.engine.search import run_search
+    from raymlx.tabular.engine.oof_store import start_store
+    from raymlx.tabular.engine.search import Phase, SearchContext, run_search
     from raymlx.tabular.engine.trial import TrialSetup
     from raymlx.tabular.metrics import get_metric
     from raymlx.tabular.models import FAMILIES, search_space
-    from raymlx.tabular.models.base import Problem
+    from raymlx.tabular.problem import Problem
 
     families = [FAMILIES["linear"]]
     plan = plan_resources(read_nodes(), families)
     name = f"overhead-{time.time_ns()}"
     manager = start_manager(name, plan.to_dict(), float("inf"))
-    store = OutOfFoldStore.remote()
-    setup = TrialSetup(problem=Problem("regression", 1, arrays["X"].shape[1], {}),
+    store, store_name = start_store(name)
+    setup = TrialSetup(problem=Problem("regression", n_features=arrays["X"].shape[1]),
                        metric="rmse", deadline=float("inf"), num_threads=1, seed=0,
-                       manager=manager, requests=plan.requests)
+                       fit_name=name, store_name=store_name, requests=plan.requests,
+                       families={f.name: f for f in families})
     points = [{"model": {"family": "linear", "params": {}}}] * trials
     metric = get_metric("rmse", "regression")
+    ctx = SearchContext(folder=storage / name, setup=setup, metric=metric, plan=plan,
+                        store=store, data_ref=data_ref,
+                        num_folds=int(arrays["fold"].max()) + 1)
     # the two actors start once per fit, not per trial: wait for them before timing
     ray.get([manager.get_plan.remote(), store.refs.remote()])
     t0 = time.perf_counter()
-    records = run_search({"fold": arrays["fold"]}, setup, metric, search_space(families),
-                         RandomSearch(seed=0, points_to_evaluate=points), plan,
-                         storage / name, name, trials, float("inf"), store,
-                         data_ref=data_ref)
+    records = run_search(ctx, Phase(
+        phase="search", experiment=name, param_space=search_space(families),
+        searcher=RandomSearch(seed=0, points_to_evaluate=points), deadline=float("inf"),
+        max_models=trials))
     per_trial = (time.perf_counter() - t0) / trials
     assert sum(r.ok for r in records) == trials, [r.error for r in records if not r.ok]
     ray.kill(manager)

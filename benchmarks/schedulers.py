@@ -182,7 +182,8 @@ def method(name: str, problem: str, max_t: int, seed: int, population_size: int)
     if name == "raymlx_hyperband":
         return HyperbandScheduler(reduction_factor=3, **common), random, -1
     if name == "raymlx_bohb":
-        return BOHBScheduler(reduction_factor=3, **common), BOHBSearch(seed=seed), -1
+        bohb = BOHBSearch(seed=seed)
+        return BOHBScheduler(reduction_factor=3, searcher=bohb, **common), bohb, -1
     if name == "tune_bohb":
         from ray.tune.search.bohb import TuneBOHB
 

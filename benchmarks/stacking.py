@@ -68,7 +68,7 @@ def test_scores(aml, test: pd.DataFrame) -> dict[str, Any]:
     board = aml.leaderboard(test).set_index("model")
     level1 = board[(board.stack_level == 1) & (board.family != "ensemble")
                    & board.error.isna()]
-    sign = -1 if aml.task_.metric in LOWER_IS_BETTER else 1
+    sign = -1 if aml.problem_.metric in LOWER_IS_BETTER else 1
     best_single = (level1.score_val * sign).idxmax()
     out = {"best_single_model": best_single,
            "best_single": float(board.score_test[best_single]),

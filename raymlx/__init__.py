@@ -12,8 +12,8 @@ The products, one folder each:
   templates;
 - ``raymlx.testing``: conformance suites for third-party searchers, schedulers and families.
 
-``AutoML`` is imported on first use, so ``raymlx.nas``'s supernets and loops (pure torch)
-import without loading Ray.
+``AutoML`` and the other tabular names are imported on first use, so ``raymlx.nas``'s
+supernets and loops (pure torch) import without loading Ray.
 """
 
 from raymlx._internal import moved as _moved
@@ -21,14 +21,16 @@ from raymlx.errors import FitError, InputError, LoadError
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoML", "FitError", "InputError", "LoadError", "__version__"]
+_TABULAR = ("AutoML", "AutoMLClassifier", "AutoMLRegressor", "ModelFamily", "register_family")
+
+__all__ = [*_TABULAR, "FitError", "InputError", "LoadError", "__version__"]
 
 _moved.install()  # old import paths (raymlx.metrics, raymlx.models, ...) keep working
 
 
 def __getattr__(name: str):
-    if name == "AutoML":
-        from raymlx.tabular.automl import AutoML
+    if name in _TABULAR:
+        import raymlx.tabular
 
-        return AutoML
+        return getattr(raymlx.tabular, name)
     raise AttributeError(f"module 'raymlx' has no attribute {name!r}")

@@ -1,4 +1,10 @@
-"""Shared fixtures: one local Ray instance per test session, small real and synthetic data."""
+"""Shared fixtures: one local Ray instance per test session, small real and synthetic data.
+
+Markers: a test that uses Ray is marked ``ray`` (automatically when it asks for the
+``ray_session`` fixture, directly or through another fixture, or for the suites'
+``ray_running``; by hand when it starts Ray some other way); a test that times wall-clock
+behaviour is marked ``timing``. ``make test-fast`` runs the rest, with Ray unreachable.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,15 @@ def start_test_ray():
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     return ray
+
+
+RAY_FIXTURES = {"ray_session", "ray_running", "three_nodes", "head_with_token"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.ray)
 
 
 @pytest.fixture(scope="session")

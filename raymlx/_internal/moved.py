@@ -47,7 +47,13 @@ MOVED_MODULES: dict[str, str] = {
 }
 
 # (old module, old name) -> (new module, new name), for what a pickle may name
-MOVED_NAMES: dict[tuple[str, str], tuple[str, str]] = {}
+MOVED_NAMES: dict[tuple[str, str], tuple[str, str]] = {
+    ("raymlx.data", "Task"): ("raymlx.tabular.problem", "Problem"),
+    ("raymlx.models.base", "Problem"): ("raymlx.tabular.problem", "Problem"),
+    ("raymlx.data", "TablePreprocessor"): ("raymlx.tabular.preprocess", "TablePreprocessor"),
+    ("raymlx.data", "_Column"): ("raymlx.tabular.preprocess", "_Column"),
+    ("raymlx.tuning", "ModelRecord"): ("raymlx.tabular.predictor", "ModelRecord"),
+}
 
 
 def new_module_name(name: str) -> str | None:

@@ -73,7 +73,7 @@ def prepare_local_token(address: str | None) -> Path | None:
     try:  # Ray's own rule for ray.init() with no address: join a `ray start` cluster
         from ray._private.services import get_ray_address_from_environment
 
-        if get_ray_address_from_environment(None, None) is not None:
+        if get_ray_address_from_environment(None, None) is not None:  # type: ignore[arg-type]
             return None
     except Exception:  # noqa: BLE001 - a Ray without the helper: write the token anyway
         pass

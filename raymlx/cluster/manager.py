@@ -189,7 +189,7 @@ def on_this_node() -> NodeAffinitySchedulingStrategy:
 def start_manager(fit_name: str, plan: dict[str, Any], deadline: float) -> ActorHandle:
     """Starts the fit's manager on this (the driver's) node, named so that ``raymlx cluster
     status`` finds it; returns its handle."""
-    return ResourceManager.options(
+    return ResourceManager.options(  # type: ignore[attr-defined]
         name=NAME_PREFIX + fit_name, namespace=NAMESPACE, get_if_exists=False,
         scheduling_strategy=on_this_node()).remote(fit_name, plan, deadline)
 

@@ -115,18 +115,20 @@ class MemoryGuard:
         self.peak = max(self.peak, process_rss())
 
     def _watch(self) -> None:
+        limit = self.limit
+        assert limit is not None  # the watcher runs only with a limit
         fired_at = None
         while not self._stop.wait(self.interval):
             rss = process_rss()
             self.peak = max(self.peak, rss)
-            if fired_at is None and rss - self.base > self.limit:
+            if fired_at is None and rss - self.base > limit:
                 with self._lock:
                     if not self._active:
                         return
                     self.exceeded = True
                     self.message = (f"memory limit exceeded: the trial's process grew by "
                                     f"{(rss - self.base) / 2**20:.0f} MiB, over its limit of "
-                                    f"{self.limit / 2**20:.0f} MiB (memory_per_trial)")
+                                    f"{limit / 2**20:.0f} MiB (memory_per_trial)")
                     fired_at = time.time()
                     _raise_in_thread(self._target, MemoryLimitExceeded)
             elif fired_at is not None and time.time() - fired_at > self.grace:

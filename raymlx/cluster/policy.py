@@ -5,7 +5,7 @@ This is the decision AutoGluon's resource manager makes for one machine, made he
 whole cluster's node table (:mod:`raymlx.cluster.inventory`). Ray and Tune still place the
 trials; the policy only chooses the requests:
 
-- a family that can use a GPU (``Family.gpus``: XGBoost, the torch MLP) asks for one GPU
+- a family that can use a GPU (a model family's ``gpus``: XGBoost, the torch MLP) asks for one GPU
   when the cluster has GPUs (or ``use_gpus=True``), so Ray puts those trials on GPU nodes
   only; the other families ask for CPUs alone and run anywhere;
 - every trial asks for ``cpus_per_trial`` CPUs (capped at the largest node: a trial runs on
@@ -18,10 +18,12 @@ trials; the policy only chooses the requests:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from raymlx.cluster.inventory import NodeInfo
 from raymlx.errors import InputError
+
+if TYPE_CHECKING:  # the policy itself is pure: no Ray import
+    from raymlx.cluster.inventory import NodeInfo
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class ResourcePlan:
 
     requests: dict[str, dict[str, float]]  # family -> {"CPU": c, "GPU": g, "memory": bytes}
     concurrent_trials: int
-    cpus_per_trial: int
+    cpus_per_trial: float  # an int for AutoML's trials; a NAS worker's CPUs may be fractional
     use_gpus: bool
     memory_per_trial: float | None = None
     notes: list[str] = field(default_factory=list)

@@ -9,6 +9,8 @@ inputs we use 6 to 12 so one search fits a CPU.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -88,7 +90,7 @@ class ProxylessChainSupernet(Supernet):
         ops = []
         with torch.no_grad():
             for block in self.blocks:
-                c = block.op
+                c: Any = block.op  # a MixedChoice
                 ops.append(c.op_names[int(torch.argmax(self.alphas[c.alpha_key]))])
         return {"space": self.space, "input_shape": self.input_shape,
                 "num_classes": self.num_classes, "stem": self.stem_width, "first": self.first,

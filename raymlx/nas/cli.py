@@ -95,7 +95,7 @@ def run(args) -> None:
     train, valid = _data(args, genotype["space"])
     options = {k: v for k, v in {"layers": args.layers, "channels": args.channels}.items()
                if v is not None}
-    res = nas.train(genotype, train, valid, network_options=options, **common)
-    res.save(out)
-    print(f"valid accuracy {res.valid_accuracy:.4f} after {len(res.history)} epochs in "
-          f"{res.seconds:.0f} s; wrote {out}/model.pt, train.json")
+    trained = nas.train(genotype, train, valid, network_options=options, **common)
+    trained.save(out)
+    print(f"valid accuracy {trained.valid_accuracy:.4f} after {len(trained.history)} epochs "
+          f"in {trained.seconds:.0f} s; wrote {out}/model.pt, train.json")

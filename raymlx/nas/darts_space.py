@@ -77,7 +77,7 @@ class _SearchCell(nn.Module):
                      else ReLUConvBN(c_pp, c, 1, 1, 0, affine=False))
         self.pre1 = ReLUConvBN(c_p, c, 1, 1, 0, affine=False)
         key = "reduce" if reduction else "normal"
-        edges = []
+        edges: list[nn.Module] = []
         for node in range(NODES):
             for j in range(2 + node):
                 stride = 2 if reduction and j < 2 else 1

@@ -13,6 +13,8 @@ without Ray.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.distributed as dist
 
@@ -34,22 +36,22 @@ class Comm:
             return cls(dist.get_rank(), dist.get_world_size(), device)
         return cls()
 
-    def _flat(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+    def _flat(self, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
         return torch.cat([t.detach().reshape(-1).to(self.device or t.device) for t in tensors])
 
     @property
     def active(self) -> bool:
         return self.world_size > 1
 
-    def mean_(self, tensors: list[torch.Tensor]) -> None:
+    def mean_(self, tensors: Sequence[torch.Tensor]) -> None:
         """Replaces each tensor by its mean over the ranks (in place, one collective)."""
         self._reduce(tensors, 1.0 / self.world_size)
 
-    def sum_(self, tensors: list[torch.Tensor]) -> None:
+    def sum_(self, tensors: Sequence[torch.Tensor]) -> None:
         """Replaces each tensor by its sum over the ranks (in place, one collective)."""
         self._reduce(tensors, 1.0)
 
-    def _reduce(self, tensors: list[torch.Tensor], scale: float) -> None:
+    def _reduce(self, tensors: Sequence[torch.Tensor], scale: float) -> None:
         if not self.active or not tensors:
             return
         flat = self._flat(tensors)

@@ -199,4 +199,4 @@ def run_on_ray_train(worker, config: dict, *, num_workers: int, use_gpu: bool,
                              failure_config=FailureConfig(max_failures=max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=2)))
     result = trainer.fit()
-    return result.return_value, result.path
+    return result.return_value, result.path  # type: ignore[attr-defined]

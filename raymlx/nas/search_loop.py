@@ -21,6 +21,7 @@ the update equals one process on the whole batch. Paths are drawn from a generat
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -86,11 +87,12 @@ class SearchSettings:
         return asdict(self)
 
 
-def finite_difference_hvp(loss_fn, weights: list[torch.Tensor], alphas: list[torch.Tensor],
-                          vector: list[torch.Tensor], r: float = 0.01) -> list[torch.Tensor]:
+def finite_difference_hvp(loss_fn, weights: Sequence[torch.Tensor],
+                          alphas: Sequence[torch.Tensor], vector: Sequence[torch.Tensor],
+                          r: float = 0.01) -> list[torch.Tensor]:
     """d/dalpha of <dL/dw, v> by central differences: [dL/dalpha(w + eps v) -
     dL/dalpha(w - eps v)] / (2 eps), eps = r / ||v|| (DARTS' eq. 8). Weights are restored."""
-    norm = torch.sqrt(sum((v.double() ** 2).sum() for v in vector)).item()
+    norm = float(torch.sqrt(torch.stack([(v.double() ** 2).sum() for v in vector]).sum()))
     eps = r / max(norm, 1e-12)
     with torch.no_grad():
         for w, v in zip(weights, vector):
@@ -165,18 +167,18 @@ class SupernetSearch:
         s = settings
         self.w_opt = torch.optim.SGD(self.w_params, lr=s.w_lr, momentum=s.w_momentum,
                                      nesterov=s.w_nesterov, weight_decay=s.w_weight_decay)
-        self.a_opt = torch.optim.Adam(self.a_params, lr=s.arch_lr, betas=tuple(s.arch_betas),
+        betas = (float(s.arch_betas[0]), float(s.arch_betas[1]))
+        self.a_opt = torch.optim.Adam(self.a_params, lr=s.arch_lr, betas=betas,
                                       weight_decay=s.arch_weight_decay)
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.w_opt, T_max=s.epochs, eta_min=s.w_lr_min)
         self.train_plan = BatchPlan(len(self.train_y), s.batch_size, self.comm, s.seed)
         self.valid_plan = BatchPlan(len(self.valid_y), s.batch_size, self.comm, s.seed + 7919)
         self.latency_table = latency_table
+        self.latency_target: float | None = s.latency_target_ms
         if latency_table is not None and s.latency_target_ms is None:
             # the expected latency under uniform probabilities
-            self.latency_target = sum(sum(v) / len(v) for v in latency_table.values())
-        else:
-            self.latency_target = s.latency_target_ms
+            self.latency_target = float(sum(sum(v) / len(v) for v in latency_table.values()))
         self.epoch, self.step = 0, 0
         self.history: list[dict] = []
         self.paths_digest = 0
@@ -218,19 +220,20 @@ class SupernetSearch:
             loss = self._loss(xv, yv)
             if self.latency_table is not None and self.s.latency_weight > 0:
                 expected = self.net.expected_latency(self.latency_table)
-                loss = loss + self.s.latency_weight * (expected - self.latency_target) / \
-                    self.latency_target
-            grads = torch.autograd.grad(loss, self.a_params, allow_unused=True)
-            grads = [_zeros_if_none(g, a) for g, a in zip(grads, self.a_params)]
+                target = self.latency_target
+                assert target is not None  # set with the latency table
+                loss = loss + self.s.latency_weight * (expected - target) / target
+            raw = torch.autograd.grad(loss, self.a_params, allow_unused=True)
+            grads = [_zeros_if_none(g, a) for g, a in zip(raw, self.a_params)]
             averaged_step(self.a_params, grads, self.a_opt, self.comm)
             self.net.rescale_pairs(before)
             return
         self.net.set_mode("darts")
         if self.s.order == 1:
-            grads = torch.autograd.grad(self._loss(xv, yv), self.a_params)
+            grads = list(torch.autograd.grad(self._loss(xv, yv), self.a_params))
         else:
             grads = self.unrolled_arch_grads(xt, yt, xv, yv)
-        averaged_step(self.a_params, list(grads), self.a_opt, self.comm)
+        averaged_step(self.a_params, grads, self.a_opt, self.comm)
 
     def unrolled_arch_grads(self, xt, yt, xv, yv) -> list[torch.Tensor]:
         """DARTS' second-order architecture gradient, averaged over the ranks at the three
@@ -248,9 +251,9 @@ class SupernetSearch:
                 buf = self.w_opt.state.get(w, {}).get("momentum_buffer")
                 moment = buf * mom if buf is not None else 0.0
                 w.sub_(xi * (moment + g + wd * w))
-        grads = torch.autograd.grad(self._loss(xv, yv), self.a_params + self.w_params,
-                                    allow_unused=True)
-        grads = [_zeros_if_none(g, p) for g, p in zip(grads, self.a_params + self.w_params)]
+        raw = torch.autograd.grad(self._loss(xv, yv), self.a_params + self.w_params,
+                                  allow_unused=True)
+        grads = [_zeros_if_none(g, p) for g, p in zip(raw, self.a_params + self.w_params)]
         self.comm.mean_(grads)
         d_alpha, d_w = grads[:len(self.a_params)], grads[len(self.a_params):]
         with torch.no_grad():

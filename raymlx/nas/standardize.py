@@ -23,6 +23,9 @@ def input_statistics(X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class Standardize(nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: torch.Tensor, std: torch.Tensor):
         super().__init__()
         self.register_buffer("mean", mean.clone())

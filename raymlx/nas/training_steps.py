@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,7 +19,7 @@ from torch import nn
 from raymlx.nas.distributed import Comm
 
 
-def averaged_step(params: list[torch.Tensor], grads, opt: torch.optim.Optimizer, comm: Comm,
+def averaged_step(params: Sequence[torch.Tensor], grads, opt: torch.optim.Optimizer, comm: Comm,
                   clip: float | None = None) -> None:
     used = [(p, g) for p, g in zip(params, grads) if g is not None]
     gs = [g.detach().clone() for _, g in used]

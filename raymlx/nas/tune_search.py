@@ -41,6 +41,7 @@ def architecture_trainable(config: dict, data: dict | None = None, space: str = 
     from raymlx.nas.spaces import build_network
 
     torch.set_num_threads(1)
+    assert data is not None  # given through tune.with_parameters
     data = {k: torch.from_numpy(np.array(v, copy=True)) for k, v in data.items()}
     genotype = genotype_from_choices(space, tuple(input_shape), num_classes, config, options)
     s = TrainSettings(**(settings or {}))
@@ -96,8 +97,8 @@ def tune_search(train, valid, space: str = "mlp", searcher=None, scheduler=None,
                                   verbose=0))
     grid = tuner.fit()
     best = grid.get_best_result(metric="valid_accuracy", mode="max", scope="last")
-    genotype = genotype_from_choices(space, input_shape, n_classes, dict(best.config),
+    genotype = genotype_from_choices(space, input_shape, n_classes, dict(best.config or {}),
                                      space_options)
     frame = grid.get_dataframe(filter_metric="valid_accuracy", filter_mode="max")
-    return TuneSearchResult(genotype=genotype, valid_accuracy=float(best.metrics[
+    return TuneSearchResult(genotype=genotype, valid_accuracy=float((best.metrics or {})[
         "valid_accuracy"]), results=frame, seconds=time.time() - t0)

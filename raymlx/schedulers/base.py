@@ -93,9 +93,9 @@ class RaymlxScheduler(FIFOScheduler):
 
     def score(self, result: dict | None) -> float:
         """The metric with larger = better; -inf when missing or not finite."""
-        value = (result or {}).get(self._metric)
+        raw = (result or {}).get(self._metric) if self._metric else None
         try:
-            value = float(value)
+            value = float(raw)  # type: ignore[arg-type]  # None raises TypeError: -inf
         except (TypeError, ValueError):
             return -math.inf
         if not math.isfinite(value):
@@ -135,9 +135,10 @@ class RaymlxScheduler(FIFOScheduler):
         A file written straight to the storage path would be overwritten by that upload.
         """
         self._check_ready()
-        if self._experiment_dir is not None or getattr(trial, "storage", None) is None:
+        storage = getattr(trial, "storage", None)
+        if self._experiment_dir is not None or storage is None:
             return
-        self._experiment_dir = trial.storage.experiment_driver_staging_path
+        self._experiment_dir = storage.experiment_driver_staging_path
         path = os.path.join(self._experiment_dir, STATE_FILE)
         if os.path.exists(path):
             self.restore(path)

@@ -64,7 +64,7 @@ def point_trial_at_checkpoint(trial: Trial, checkpoint: Any, metrics: dict) -> N
     try:
         from ray.train._internal.session import _TrainingResult
 
-        manager = trial.run_metadata.checkpoint_manager
+        manager: Any = trial.run_metadata.checkpoint_manager
         manager._latest_checkpoint_result = _TrainingResult(checkpoint=checkpoint,
                                                             metrics=dict(metrics))
     except (ImportError, AttributeError) as exc:  # pragma: no cover - other Ray versions
@@ -192,9 +192,12 @@ class PBTScheduler(RaymlxScheduler):
     def quantiles(self, tune_controller: Any, t: float) -> tuple[list[Trial], list[Trial]]:
         """(bottom, top) of the members that reached progress t, ranked by their score
         there; empty below two members."""
-        at_t = {m.trial_id: self.score_at(m.trial_id, t) for m in tune_controller.get_trials()
-                if m.status != Trial.ERROR}
-        population = [m for m in tune_controller.get_trials() if at_t.get(m.trial_id) is not None]
+        at_t: dict[str, float] = {}
+        for m in tune_controller.get_trials():
+            score = self.score_at(m.trial_id, t) if m.status != Trial.ERROR else None
+            if score is not None:
+                at_t[m.trial_id] = score
+        population = [m for m in tune_controller.get_trials() if m.trial_id in at_t]
         if len(population) < 2:
             return [], []
         ranked = sorted(population, key=lambda m: at_t[m.trial_id])  # worst first
@@ -256,6 +259,7 @@ class PBTScheduler(RaymlxScheduler):
 
     def _exploit(self, tune_controller: Any, trial: Trial, donor: Trial, t: float) -> None:
         donor_result = donor.latest_checkpoint_result
+        assert donor_result is not None  # donors are chosen among checkpointed trials
         checkpoint = donor_result.checkpoint
         index = len(self.exploits)
         storage = getattr(trial, "storage", None)

@@ -75,7 +75,8 @@ class SpaceSearcher(Searcher):
             raise InputError(f"mode must be 'min' or 'max', not {mode!r}")
         self._metric = metric or self._metric
         self._mode = mode or self._mode
-        self._space = config
+        if config:  # an empty param_space leaves the space given to the constructor
+            self._space = config
         return True
 
     def _codec(self) -> DecisionVectors:

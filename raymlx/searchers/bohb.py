@@ -15,7 +15,9 @@ drawn from the prior: that keeps Hyperband's guarantees. Leaves of a conditional
 a configuration does not use are imputed at random, as HpBandSter does.
 
 numpy/scipy only: no hpbandster or ConfigSpace (unmaintained; Tune's TuneBOHB needs both).
-``BOHBScheduler`` (raymlx.schedulers) tells it each trial's budget through the results.
+``BOHBScheduler(searcher=...)`` (raymlx.schedulers) calls
+:meth:`BOHBSearch.configure_scheduler` once and then tells it the budget of every rung
+result; without it, the budget is read from each result's ``budget_attr``.
 """
 
 from __future__ import annotations
@@ -50,8 +52,14 @@ class BOHBSearch(SpaceSearcher):
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
         self.observations: dict[float, dict[str, tuple[np.ndarray, float]]] = {}
-        # True once BOHBScheduler takes over: it reports each rung result with its budget
+        # True once a BOHBScheduler took over (configure_scheduler): it reports each rung
+        # result with its budget
         self.budgets_from_scheduler = False
+
+    def configure_scheduler(self, scheduler) -> None:
+        """The handshake with a multi-fidelity scheduler: from now on its
+        :meth:`record_at_budget` calls are this searcher's only observations."""
+        self.budgets_from_scheduler = True
 
     # -- representation: one variable per decision (categorical index or [0, 1] number)
     def _cardinality(self, j: int) -> int:

@@ -137,7 +137,7 @@ class GPSearch(SpaceSearcher):
         best = float(losses.min())
         ei = expected_improvement(mu, sigma, best, self.xi)
         top = np.argsort(-ei, kind="stable")[: self.n_refine]
-        polished = [self.refine(gp, *cands[i], best) for i in top]
+        polished = [self.refine(gp, cands[i][0], cands[i][1], best) for i in top]
         for i, (config, trace, value) in zip(top, polished):
             if value > ei[i]:
                 cands[i], ei[i] = (config, trace), value

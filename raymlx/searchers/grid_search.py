@@ -34,6 +34,7 @@ class GridSearch(SpaceSearcher):
     def _propose(self, trial_id: str):
         if self._next >= self.grid_size():
             return Searcher.FINISHED
+        assert self._grid is not None  # built by grid_size()
         point = self._grid[self._next]
         self._next += 1
         return point

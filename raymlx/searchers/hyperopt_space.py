@@ -30,8 +30,9 @@ def to_hyperopt(space: Any, path: tuple = (), prefix: str = "") -> Any:
         cats = categories_of(space)
         return hp.choice(label, [to_hyperopt(c, path, f"{label}[{i}]/" if path else f"[{i}]/")
                                  for i, c in enumerate(cats)])
-    if isinstance(space, Float) or isinstance(space, Integer):
-        return _numeric(space, label)
+    if isinstance(space, (Float, Integer)):
+        only = single_value(space)  # hyperopt refuses ranges of one value: a constant
+        return _numeric(space, label) if only is None else only
     if isinstance(space, Domain):
         raise ValueError(f"TPESearch cannot model the domain at {label!r} "
                          f"({type(space).__name__}); use uniform, loguniform, randint or choice")
@@ -40,6 +41,19 @@ def to_hyperopt(space: Any, path: tuple = (), prefix: str = "") -> Any:
     if isinstance(space, list):
         return [to_hyperopt(v, path + (str(i),), prefix) for i, v in enumerate(space)]
     return space
+
+
+def single_value(domain: Float | Integer) -> float | int | None:
+    """The one value a numeric domain allows (``uniform(2, 2)``, ``randint(3, 4)``), or
+    None when it allows more."""
+    lo, hi = domain.lower, domain.upper
+    if lo is None or hi is None:
+        return None
+    if isinstance(domain, Integer):
+        q = getattr(domain.get_sampler(), "q", None)
+        top = hi if q else hi - 1  # randint/lograndint exclude the upper bound
+        return int(lo) if top <= lo else None
+    return float(lo) if hi <= lo else None
 
 
 def _numeric(domain: Float | Integer, label: str):
@@ -100,6 +114,8 @@ def config_to_vals(space: Any, config: Any, labels: list[str]) -> dict[str, list
             vals[label] = [index]
             return walk(categories_of(node)[index], path, f"{label}[{index}]/" if path
                         else f"[{index}]/")
+        if isinstance(node, (Float, Integer)) and single_value(node) is not None:
+            return True  # a constant to hyperopt (see to_hyperopt)
         if isinstance(node, Domain):
             try:
                 vals[label] = [get_path(config, path)]

@@ -42,7 +42,7 @@ class RLSearch(SpaceSearcher):
         self.bins = bins
         self.logits: dict[str, np.ndarray] = {}
         self.baseline: float | None = None
-        self._reward_var: float | None = None
+        self._reward_var = 0.0  # set with the baseline, at the first result
 
     # -- the policy
     def probabilities(self, label: str, n: int) -> np.ndarray:

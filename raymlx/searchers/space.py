@@ -153,7 +153,7 @@ def _can_change(domain: Any) -> bool:
     return True
 
 
-def grid_values(domain: Domain, resolution: int) -> list:
+def grid_values(domain: Float | Integer, resolution: int) -> list:
     """The grid of one numeric domain: every integer when there are at most ``resolution``,
     else ``resolution`` points evenly spaced (in log space for log domains), deduplicated."""
     sampler = domain.get_sampler()
@@ -196,8 +196,10 @@ def grid_points(space: Any, resolution: int, path: Path = ()) -> list[tuple[Any,
             for config, trace in grid_points(cat, resolution, path):
                 out.append((config, {**trace, path: i}))
         return out
-    if isinstance(space, Domain):
+    if isinstance(space, (Float, Integer)):
         return [(v, {}) for v in grid_values(space, resolution)]
+    if isinstance(space, Domain):
+        raise ValueError(f"cannot make a grid of a {type(space).__name__} domain")
     if isinstance(space, (dict, list)):
         keys = list(space) if isinstance(space, dict) else list(range(len(space)))
         parts = [grid_points(space[k], resolution, path + (str(k),)) for k in keys]

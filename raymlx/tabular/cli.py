@@ -80,20 +80,29 @@ def _fit(args) -> None:
         return
     if not args.train or not args.label:
         raise InputError("give the training table and --label (or --resume DIR)")
-    families = args.families.split(",") if args.families else None
-    aml = AutoML(label=args.label, problem_type=args.problem_type, metric=args.metric,
-                 time_limit=args.time_limit, max_models=args.max_models,
-                 presets=args.presets, num_folds=args.num_folds,
-                 num_stack_levels=args.num_stack_levels, num_bag_sets=args.num_bag_sets,
-                 dynamic_stacking=None if args.dynamic_stacking is None
-                 else args.dynamic_stacking == "on", seed=args.seed, path=args.path,
-                 address=args.address, families=families, searcher=args.searcher,
-                 scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
-                 use_gpus={None: None, "auto": None, "on": True, "off": False}[args.use_gpus],
-                 memory_per_trial=args.memory_per_trial, max_retries=args.max_retries,
-                 verbosity=0 if args.quiet else 1)
+    aml = AutoML(**_fit_arguments(args))
     aml.fit(args.train)
     _save_and_show(aml, args.output)
+
+
+# options whose text needs turning into AutoML's value; every other option of `fit` named
+# like an argument of AutoML is passed as parsed
+_CONVERT = {
+    "families": lambda v: v.split(",") if v else None,
+    "dynamic_stacking": lambda v: None if v is None else v == "on",
+    "use_gpus": lambda v: {None: None, "auto": None, "on": True, "off": False}[v],
+}
+
+
+def _fit_arguments(args: argparse.Namespace) -> dict:
+    """AutoML's keyword arguments from the parsed ``fit`` options."""
+    from raymlx.tabular.automl import AutoML
+
+    given = vars(args)
+    params = {name: _CONVERT.get(name, lambda v: v)(given[name])
+              for name in AutoML._get_param_names() if name in given}
+    params["verbosity"] = 0 if args.quiet else 1
+    return params
 
 
 def _save_and_show(aml, output: str) -> None:
@@ -108,7 +117,7 @@ def _predict(args) -> None:
     aml = AutoML.load(args.predictor)
     pred = aml.predict(args.data, model=args.model)
     out = pd.DataFrame({"prediction": pred.to_numpy()}, index=pred.index)
-    if aml.task_.is_classification:
+    if aml.problem_.is_classification:
         proba = aml.predict_proba(args.data, model=args.model)
         out = pd.concat([out, proba.set_axis([str(c) for c in proba.columns], axis=1)], axis=1)
     Path(args.output).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -15,9 +15,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from raymlx.errors import InputError
-
-BINARY, MULTICLASS, REGRESSION = "binary", "multiclass", "regression"
-PROBLEM_TYPES = (BINARY, MULTICLASS, REGRESSION)
+from raymlx.tabular.problem import BINARY, MULTICLASS, PROBLEM_TYPES, REGRESSION
 
 
 @dataclass(frozen=True)
@@ -110,15 +108,21 @@ METRICS: dict[str, Metric] = {
 DEFAULT_METRIC = {BINARY: "roc_auc", MULTICLASS: "log_loss", REGRESSION: "rmse"}
 
 
-def get_metric(name: str | None, problem_type: str) -> Metric:
-    """The metric called ``name`` (or the problem's default), checked against the problem."""
-    if name is None:
-        name = DEFAULT_METRIC[problem_type]
+def check_metric_name(name: str) -> str:
+    """The registry key of the metric called ``name``; a one-line error for an unknown one."""
     key = str(name).lower()
     if key not in METRICS:
         raise InputError(
             f"unknown metric {name!r}; choose one of: {', '.join(sorted(METRICS))}"
         )
+    return key
+
+
+def get_metric(name: str | None, problem_type: str) -> Metric:
+    """The metric called ``name`` (or the problem's default), checked against the problem."""
+    if name is None:
+        name = DEFAULT_METRIC[problem_type]
+    key = check_metric_name(name)
     metric = METRICS[key]
     if problem_type not in metric.problems:
         fits = sorted(k for k, m in METRICS.items() if problem_type in m.problems)

@@ -1,11 +1,18 @@
 """Saving a predictor to a folder and loading it back, safely.
 
 The folder holds ``manifest.json`` (format name and version, raymlx version, the sha256 of
-every file), ``predictor.pkl`` (task, preprocessing, leaderboard records) and one
-``models/<name>/fold_models.pkl`` per model. It is written in a temporary sibling folder
-and swapped in with ``os.replace``, so a failed save never leaves a half-written folder and
-never destroys the previous save; a folder that is not a raymlx predictor is never
-overwritten. A load checks the manifest and every checksum before unpickling anything.
+every file), ``predictor.pkl`` (problem, preprocessing, leaderboard records, the fit's
+arguments) and one ``models/<name>/fold_models.pkl`` per model. It is written in a
+temporary sibling folder and swapped in with ``os.replace``, so a failed save never leaves
+a half-written folder and never destroys the previous save; a folder that is not a raymlx
+predictor is never overwritten. A load checks the manifest and every checksum before
+unpickling anything.
+
+Format 2 writes ``predictor.pkl`` with cloudpickle (a model family or searcher defined in
+the user's script is stored by value). Format 1, written before the tabular product moved
+into ``raymlx/tabular/``, names the old modules and a ``Task`` where format 2 has a
+``Problem``; :func:`load_folder` reads it through :mod:`raymlx._internal.moved` and
+:func:`upgrade_state` migrates it.
 """
 
 from __future__ import annotations
@@ -13,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import platform
 import shutil
 import time
@@ -21,10 +27,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
+
+from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError, LoadError
 
 FORMAT = "raymlx-predictor"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -55,7 +64,7 @@ def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str
             dst.parent.mkdir(parents=True)
             shutil.copyfile(src, dst)
         with open(tmp / "predictor.pkl", "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            cloudpickle.dump(state, fh)
         files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
                  if p.is_file()}
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
@@ -102,5 +111,16 @@ def load_folder(source: str | Path) -> tuple[dict[str, Any], Path]:
         if _sha256(path) != digest:
             raise LoadError(f"{str(folder)!r} is damaged: {rel} does not match its checksum")
     with open(folder / "predictor.pkl", "rb") as fh:
-        state = pickle.load(fh)
-    return state, folder
+        state = load_pickle(fh)
+    return upgrade_state(state, int(manifest.get("format_version", 1))), folder
+
+
+def upgrade_state(state: dict[str, Any], format_version: int) -> dict[str, Any]:
+    """A saved predictor's state in the current format. Format 1 kept a ``task`` (label,
+    problem type, metric, classes); format 2 keeps the one ``problem``, which also knows
+    the feature matrix's width and its categorical columns."""
+    if format_version < 2 and "task" in state:
+        pre = state["preprocessor"]
+        state["problem"] = state.pop("task").with_features(len(pre.feature_names_),
+                                                           dict(pre.categorical_))
+    return state

@@ -3,23 +3,50 @@
 A bagged model predicts the average of its fold models; a stacker first predicts with the
 lower-layer models it reads and appends those predictions to the features; an ensemble
 predicts the weighted average of its members' predictions. Fold models are read from their
-pickle on first use and cached.
+pickle on first use and cached. Nothing here imports Ray: a loaded predictor predicts
+without it.
 """
 
 from __future__ import annotations
 
-import pickle
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError
-from raymlx.tabular.data import Task
-from raymlx.tabular.engine.search import ModelRecord
 from raymlx.tabular.ensembles.bagging import predict_bag
 from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.metrics import get_metric
+from raymlx.tabular.problem import Problem
+
+
+@dataclass
+class ModelRecord:
+    """One leaderboard row: a bagged trial or an ensemble."""
+
+    name: str
+    family: str
+    config: dict[str, Any]
+    score_val: float = float("nan")
+    fit_time_s: float = float("nan")
+    predict_time_s: float = float("nan")
+    error: str | None = None
+    models_path: str | None = None  # the fold models' pickle (trial checkpoint or saved copy)
+    trial_id: str | None = None  # key of the out-of-fold predictions in the store
+    folds_cut_short: int = 0  # folds whose learner stopped at its share of the time limit
+    weights: dict[str, float] = field(default_factory=dict)  # ensembles only
+    stack_level: int = 1  # 1: trained on the features; L >= 2: also on layer L-1's predictions
+    inputs: list[str] = field(default_factory=list)  # stackers: the models they read
+    repeats: int = 1  # repeats of k-fold bagging done
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and (self.models_path is not None or bool(self.weights))
+
 
 LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "stack_level",
                        "fit_time_s", "predict_time_s", "config", "error", "note"]
@@ -28,14 +55,23 @@ LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "stack_leve
 class ModelSet:
     """The records of a fit and the way to predict with any of them."""
 
-    def __init__(self, task: Task, records: list[ModelRecord]) -> None:
-        self.task = task
+    def __init__(self, problem: Problem, records: list[ModelRecord]) -> None:
+        self.problem = problem
         self.records = {r.name: r for r in records}
         self._fold_models: dict[str, list] = {}
 
     @property
     def metric(self):
-        return get_metric(self.task.metric, self.task.problem_type)
+        return get_metric(self.problem.metric, self.problem.problem_type)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickled model set carries every fold model, so it predicts without the files
+        it was loaded from (``save`` writes a folder instead; this is for ``pickle`` and
+        ``joblib`` users, such as scikit-learn's model persistence)."""
+        for rec in self.usable():
+            if not rec.weights:
+                self.fold_models(rec.name)
+        return self.__dict__.copy()
 
     def usable(self) -> list[ModelRecord]:
         return [r for r in self.records.values() if r.ok]
@@ -54,8 +90,10 @@ class ModelSet:
 
     def fold_models(self, name: str) -> list:
         if name not in self._fold_models:
-            with open(self.get(name).models_path, "rb") as fh:
-                self._fold_models[name] = pickle.load(fh)
+            path = self.get(name).models_path
+            assert path is not None  # a usable bagged model has its fold models' file
+            with open(path, "rb") as fh:
+                self._fold_models[name] = load_pickle(fh)
         return self._fold_models[name]
 
     def predict(self, X: np.ndarray, name: str, cache: dict | None = None) -> np.ndarray:
@@ -64,12 +102,14 @@ class ModelSet:
         if name in cache:
             return cache[name]
         rec = self.get(name)
+        out: np.ndarray
         if rec.weights:
-            out = sum(w * self.predict(X, m, cache) for m, w in rec.weights.items())
+            out = np.asarray(sum(w * self.predict(X, m, cache)
+                                 for m, w in rec.weights.items()))
         elif rec.inputs:
             below = [self.predict(X, m, cache) for m in rec.inputs]
             out = predict_bag(self.fold_models(name),
-                              stacked_features(X, below, self.task.problem_type))
+                              stacked_features(X, below, self.problem.problem_type))
         else:
             out = predict_bag(self.fold_models(name), X)
         cache[name] = out
@@ -79,8 +119,10 @@ class ModelSet:
                     extra_metrics: list[str] | None = None) -> pd.DataFrame:
         """One row per model, best first (by test score when test data is given); with
         test data, ``extra_metrics`` adds a test-score column per named metric."""
-        metric, rows, cache = self.metric, [], {}
-        extras = [get_metric(m, self.task.problem_type) for m in extra_metrics or []]
+        metric = self.metric
+        rows: list[dict[str, Any]] = []
+        cache: dict[str, np.ndarray] = {}
+        extras = [get_metric(m, self.problem.problem_type) for m in extra_metrics or []]
         for rec in self.records.values():
             row = {"model": rec.name, "family": rec.family, "score_val": rec.score_val,
                    "score_test": np.nan, "stack_level": rec.stack_level,
@@ -90,16 +132,17 @@ class ModelSet:
                    "error": rec.error,
                    "note": (f"{rec.folds_cut_short} of its folds stopped early at the time "
                             "limit") if rec.folds_cut_short else None}
-            if X is not None and rec.ok:
+            if X is not None and y is not None and rec.ok:
                 t0 = time.time()
                 pred = self.predict(X, rec.name, cache)
                 own = time.time() - t0
                 if rec.weights:  # an ensemble's predict time includes its members'
-                    own += sum(r["predict_time_s"] for r in rows if r["model"] in rec.weights)
+                    own += sum(float(r["predict_time_s"]) for r in rows
+                               if r["model"] in rec.weights)
                 row["predict_time_s"] = own
-                row["score_test"] = metric.score(y, pred, self.task.problem_type)
+                row["score_test"] = metric.score(y, pred, self.problem.problem_type)
                 for m in extras:
-                    row[m.name] = m.score(y, pred, self.task.problem_type)
+                    row[m.name] = m.score(y, pred, self.problem.problem_type)
             rows.append(row)
         extra_cols = [m.name for m in extras if X is not None]
         board = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS[:4] + extra_cols

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from raymlx.cluster import auth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +46,7 @@ def test_no_token_is_written_when_auth_is_off_or_a_cluster_is_named(tmp_path, mo
     assert not (tmp_path / ".ray").exists()
 
 
+@pytest.mark.ray
 def test_a_new_local_ray_uses_the_owner_only_token_raymlx_wrote(tmp_path):
     """In a fresh home with RAY_AUTH_MODE unset, ``ensure_ray`` starts Ray with token
     authentication on, and the token file is raymlx's 0600 one (Ray's own is 0644)."""

@@ -9,7 +9,6 @@ are asserted one by one.
 from __future__ import annotations
 
 import copy
-import os
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -25,7 +24,7 @@ jsonschema = pytest.importorskip("jsonschema")
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = ["ray-up-local", "ray-up-aws"]
-KUBERAY = ["kuberay-raycluster", "kuberay-rayjob"]
+KUBERAY_TEMPLATES = ["kuberay-raycluster", "kuberay-rayjob"]
 CRD_FILES = {"RayCluster": "ray.io_rayclusters.yaml", "RayJob": "ray.io_rayjobs.yaml"}
 TOKEN_FILE = "~/.raymlx/ray_token"
 # The C loader parses the ~1 MB CRD files several times faster than the pure-Python one.
@@ -42,17 +41,20 @@ def _only(docs: list[dict], kind: str) -> dict:
     return found[0]
 
 
-def _kuberay_dir() -> Path:
-    """``$RAYMLX_SHARED``, else the ``shared/`` folder beside the checkout, else the one on
-    this project's machines (a clone elsewhere, e.g. CI's, still finds it)."""
-    shared = os.environ.get("RAYMLX_SHARED")
-    if shared:
-        return Path(shared) / "schemas" / "kuberay"
-    candidates = [Path(__file__).resolve().parents[3] / "shared", Path("/work/shared")]
-    for base in candidates:
-        if (base / "schemas" / "kuberay").is_dir():
-            return base / "schemas" / "kuberay"
-    return candidates[0] / "schemas" / "kuberay"
+KUBERAY = REPO / "tests" / "data" / "kuberay"  # the CRDs, shipped with their licence
+CRD_SHA256 = {
+    "ray.io_rayclusters.yaml": "c44704442eef0c6721ad40c1d66782c8bd3fdab9d3344306a5820910a679baa1",
+    "ray.io_rayjobs.yaml": "01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5",
+}
+
+
+def test_the_crd_schemas_ship_unmodified_with_their_licence():
+    import hashlib
+
+    for name, digest in CRD_SHA256.items():
+        assert hashlib.sha256((KUBERAY / name).read_bytes()).hexdigest() == digest
+    assert "Apache License" in (KUBERAY / "LICENSE").read_text()
+    assert "feeaf72facab4881ba2b179248bb67315634e229" in (KUBERAY / "README.md").read_text()
 
 
 def _strict(schema):
@@ -78,10 +80,7 @@ def _strict(schema):
 @pytest.fixture(scope="module")
 def validators() -> dict[str, tuple]:
     """kind -> (plain, strict) Draft 7 validators for the KubeRay v1 schema, built once."""
-    folder = _kuberay_dir()
-    if not folder.is_dir():
-        pytest.skip(f"KubeRay CRD schemas not found at {folder}; set RAYMLX_SHARED to the "
-                    "folder that holds schemas/kuberay")
+    folder = KUBERAY
     out = {}
     for kind, filename in CRD_FILES.items():
         with open(folder / filename, encoding="utf-8") as fh:
@@ -167,7 +166,7 @@ def test_unknown_template_is_one_line_listing_names(bad):
 # KubeRay manifests
 
 
-@pytest.mark.parametrize("name", KUBERAY)
+@pytest.mark.parametrize("name", KUBERAY_TEMPLATES)
 def test_kuberay_manifest_matches_v1_schema(name, validators):
     checked = 0
     for doc in _docs(name):
@@ -196,7 +195,7 @@ def test_plain_schema_catches_wrong_type(validators):
         assert any("replicas" in e and "'two'" in e for e in errors), errors
 
 
-@pytest.mark.parametrize("name", KUBERAY)
+@pytest.mark.parametrize("name", KUBERAY_TEMPLATES)
 def test_kuberay_token_auth_without_literal_token(name):
     docs = _docs(name)
     doc = next(d for d in docs if d.get("kind") in CRD_FILES)
@@ -213,7 +212,7 @@ def test_kuberay_token_auth_without_literal_token(name):
     assert not any(d.get("kind") == "Secret" for d in docs)
 
 
-@pytest.mark.parametrize("name", KUBERAY)
+@pytest.mark.parametrize("name", KUBERAY_TEMPLATES)
 def test_kuberay_nothing_exposed_nothing_privileged(name):
     doc = next(d for d in _docs(name) if d.get("kind") in CRD_FILES)
     head = _cluster_spec(doc)["headGroupSpec"]
@@ -240,7 +239,7 @@ def test_kuberay_nothing_exposed_nothing_privileged(name):
         assert pod["securityContext"]["runAsUser"] != 0, group
 
 
-@pytest.mark.parametrize("name", KUBERAY)
+@pytest.mark.parametrize("name", KUBERAY_TEMPLATES)
 def test_kuberay_gpu_group(name):
     doc = next(d for d in _docs(name) if d.get("kind") in CRD_FILES)
     groups = {g["groupName"]: g for g in _cluster_spec(doc)["workerGroupSpecs"]}
@@ -257,7 +256,7 @@ def test_kuberay_gpu_group(name):
         assert "nvidia.com/gpu" not in limits
 
 
-@pytest.mark.parametrize("name", KUBERAY)
+@pytest.mark.parametrize("name", KUBERAY_TEMPLATES)
 def test_kuberay_shared_volume_mounted_everywhere(name):
     docs = _docs(name)
     pvc = _only(docs, "PersistentVolumeClaim")
@@ -291,7 +290,7 @@ def test_rayjob_runs_raymlx_fit_and_cleans_up():
     assert spec["activeDeadlineSeconds"] > limit
 
 
-@pytest.mark.parametrize("name", KUBERAY)
+@pytest.mark.parametrize("name", KUBERAY_TEMPLATES)
 def test_kuberay_comment_has_the_commands(name):
     text = template_text(name)
     for words in ("kubectl apply -f", "kubectl port-forward svc/", "kubectl cp",

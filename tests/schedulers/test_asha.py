@@ -4,7 +4,7 @@ import pytest
 
 from raymlx.errors import InputError
 from raymlx.schedulers import ASHAScheduler
-from tests.schedulers.simulator import PAUSE_DECISION, TERMINATED, Simulation
+from raymlx.testing.simulator import PAUSE_DECISION, TERMINATED, Simulation
 
 
 def constant(values):

@@ -1,6 +1,7 @@
-"""The contract every raymlx scheduler keeps (driven by the simulator, no Ray)."""
+"""Every raymlx scheduler through the shipped contract, ``raymlx.testing.SchedulerTestCase``
+(driven by the Ray-free simulator, then in a plain Tuner), and the argument checks raymlx's
+schedulers add to it."""
 
-import numpy as np
 import pytest
 from ray import tune
 
@@ -12,68 +13,70 @@ from raymlx.schedulers import (
     PBTScheduler,
     SuccessiveHalvingScheduler,
 )
+from raymlx.schedulers.in_order import InOrderASHAScheduler
 from raymlx.searchers import BOHBSearch
-from tests.schedulers.simulator import TERMINATED, Simulation
-
-MUTATIONS = {"x": tune.uniform(0, 1)}
-FACTORIES = {
-    "sh": lambda **kw: SuccessiveHalvingScheduler(max_t=9, **kw),
-    "hyperband": lambda **kw: HyperbandScheduler(max_t=9, **kw),
-    "asha": lambda **kw: ASHAScheduler(max_t=9, **kw),
-    "asha_stopping": lambda **kw: ASHAScheduler(max_t=9, variant="stopping", **kw),
-    "bohb": lambda **kw: BOHBScheduler(max_t=9, **kw),
-    "pbt": lambda **kw: PBTScheduler(perturbation_interval=2, hyperparam_mutations=MUTATIONS,
-                                     seed=0, **kw),
-}
+from raymlx.testing import SchedulerTestCase
 
 
-def curve(config, t):
-    return (config["x"] - 0.3) ** 2 + 1.0 / t
+class TestSuccessiveHalving(SchedulerTestCase):
+    def make_scheduler(self, metric=None, mode=None):
+        return SuccessiveHalvingScheduler(max_t=9, metric=metric, mode=mode)
 
 
-def simulate(name, n=20):
-    sched = FACTORIES[name](metric="loss", mode="min")
-    rng = np.random.default_rng(0)
-    searcher = None
-    if name == "bohb":
-        searcher = BOHBSearch(metric="loss", mode="min", seed=0, space={"x": tune.uniform(0, 1)})
-    configs = [{"x": float(v)} for v in rng.uniform(0, 1, n)]
-    sim = Simulation(sched, configs, curve, workers=3, max_t=9, searcher=searcher).run()
-    return sched, sim
+class TestHyperband(SchedulerTestCase):
+    def make_scheduler(self, metric=None, mode=None):
+        return HyperbandScheduler(max_t=9, metric=metric, mode=mode)
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_every_trial_ends_and_the_best_reaches_max_t(name):
-    sched, sim = simulate(name)
-    assert all(t.status == TERMINATED for t in sim.trials)
-    assert max(sim.reached().values()) == 9
+class TestASHAPromotion(SchedulerTestCase):
+    def make_scheduler(self, metric=None, mode=None):
+        return ASHAScheduler(max_t=9, metric=metric, mode=mode)
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_same_inputs_same_decisions(name):
-    _, a = simulate(name)
-    _, b = simulate(name)
-    assert a.decisions == b.decisions
+class TestASHAStopping(SchedulerTestCase):
+    def make_scheduler(self, metric=None, mode=None):
+        return ASHAScheduler(max_t=9, variant="stopping", metric=metric, mode=mode)
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_state_round_trips_through_save_and_restore(name, tmp_path):
-    sched, _ = simulate(name)
-    sched.save(str(tmp_path / "state.pkl"))
-    fresh = FACTORIES[name](metric="loss", mode="min")
-    fresh.restore(str(tmp_path / "state.pkl"))
-    assert fresh.state_dict() == sched.state_dict()
+class TestInOrderASHA(SchedulerTestCase):
+    """AutoML's ASHA over folds: raymlx's stopping ASHA, leaving pending trials to Tune."""
+
+    def make_scheduler(self, metric=None, mode=None):
+        return InOrderASHAScheduler(max_t=9, variant="stopping", metric=metric, mode=mode)
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_metric_and_mode_come_from_tune_config_or_fail_clearly(name):
-    sched = FACTORIES[name]()
-    assert sched.set_search_properties("loss", "min")
-    assert sched.set_search_properties("loss", "min")  # the same again is fine
-    assert not sched.set_search_properties("acc", "max")  # a conflict is refused
+class TestBOHB(SchedulerTestCase):
+    def make_scheduler(self, metric=None, mode=None):
+        searcher = BOHBSearch(metric=metric, mode=mode, seed=0,
+                              space={"x": tune.uniform(0, 1)})
+        return BOHBScheduler(max_t=9, metric=metric, mode=mode, searcher=searcher)
+
+
+class TestPBT(SchedulerTestCase):
+    def make_scheduler(self, metric=None, mode=None):
+        return PBTScheduler(perturbation_interval=2, hyperparam_mutations={
+            "x": tune.uniform(0, 1)}, seed=0, metric=metric, mode=mode)
+
+
+FACTORIES = [TestSuccessiveHalving, TestHyperband, TestASHAPromotion, TestASHAStopping,
+             TestInOrderASHA, TestBOHB, TestPBT]
+
+
+@pytest.mark.parametrize("case", FACTORIES, ids=lambda c: c.__name__[4:])
+def test_without_metric_and_mode_a_scheduler_fails_clearly(case):
+    make = case().make_scheduler
     with pytest.raises(InputError, match="needs metric and mode"):
-        FACTORIES[name]()._check_ready()
-    with pytest.raises(InputError, match="mode='best'"):
-        FACTORIES[name](mode="best")
+        make()._check_ready()
+    with pytest.raises(InputError, match="'best'"):
+        make(mode="best")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: HyperbandScheduler(time_attr=None),
+    lambda: ASHAScheduler(time_attr=None),
+    lambda: SuccessiveHalvingScheduler(time_attr=None),
+    lambda: PBTScheduler(time_attr=None, hyperparam_mutations={"x": [1, 2]}),
+])
+def test_time_attr_must_be_a_reported_key(make):
     with pytest.raises(InputError, match="time_attr"):
-        FACTORIES[name](time_attr=None)
+        make()

@@ -6,7 +6,7 @@ from ray import tune
 
 from raymlx.errors import InputError
 from raymlx.schedulers import PBTScheduler
-from tests.schedulers.simulator import Simulation
+from raymlx.testing.simulator import Simulation
 
 MUTATIONS = {"lr": tune.loguniform(1e-4, 1e-1), "layers": tune.randint(1, 5),
              "act": ["relu", "tanh", "gelu"]}

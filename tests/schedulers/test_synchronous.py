@@ -7,7 +7,7 @@ from ray import tune
 from raymlx.errors import InputError
 from raymlx.schedulers import BOHBScheduler, HyperbandScheduler, SuccessiveHalvingScheduler
 from raymlx.searchers import BOHBSearch
-from tests.schedulers.simulator import TERMINATED, Simulation
+from raymlx.testing.simulator import TERMINATED, Simulation
 
 
 def crossing_curve(config, t):
@@ -79,7 +79,7 @@ def test_hyperband_does_not_deadlock_under_a_concurrency_limit():
 def test_bohb_scheduler_feeds_every_rung_result_to_the_searcher():
     space = {"x": tune.uniform(0, 1)}
     searcher = BOHBSearch(metric="loss", mode="min", seed=0, space=space)
-    sched = BOHBScheduler(metric="loss", mode="min", max_t=81)
+    sched = BOHBScheduler(metric="loss", mode="min", max_t=81, searcher=searcher)
     Simulation(sched, [{}] * 143, crossing_curve, workers=4, max_t=81,
                searcher=searcher).run()
     counts = {b: len(v) for b, v in searcher.observations.items()}
@@ -89,10 +89,13 @@ def test_bohb_scheduler_feeds_every_rung_result_to_the_searcher():
     assert searcher.model_budget() == 81.0  # 10 points > 2 (d + 1) good + 1 (d) bad
 
 
-def test_bohb_scheduler_needs_bohb_search():
-    sched = BOHBScheduler(metric="loss", mode="min", max_t=9)
-    with pytest.raises(InputError, match="BOHBSearch"):
-        Simulation(sched, configs(3), crossing_curve, max_t=9).run()
+def test_bohb_scheduler_needs_bohb_search_and_shakes_hands_with_it():
+    with pytest.raises(InputError, match=r"needs searcher=raymlx.searchers.BOHBSearch"):
+        BOHBScheduler(metric="loss", mode="min", max_t=9)
+    searcher = BOHBSearch(metric="loss", mode="min", seed=0)
+    assert not searcher.budgets_from_scheduler
+    sched = BOHBScheduler(metric="loss", mode="min", max_t=9, searcher=searcher)
+    assert sched.searcher is searcher and searcher.budgets_from_scheduler
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -1,70 +1,65 @@
-"""Every raymlx searcher through the shared contract of conformance.py."""
-
-import pytest
+"""Every raymlx searcher through the shipped contract, ``raymlx.testing.SearcherTestCase``."""
 
 from raymlx.searchers import (
     BOHBSearch,
     EvolutionSearch,
     GPSearch,
     GridSearch,
+    PointsFirst,
     RandomSearch,
     RLSearch,
     TPESearch,
 )
-from tests.searchers import conformance as c
-
-FACTORIES = {
-    "random": lambda seed=None, points_to_evaluate=None: RandomSearch(
-        seed=seed, points_to_evaluate=points_to_evaluate),
-    "grid": lambda seed=None, points_to_evaluate=None: GridSearch(
-        seed=seed, points_to_evaluate=points_to_evaluate, resolution=2),
-    "evolution": lambda seed=None, points_to_evaluate=None: EvolutionSearch(
-        seed=seed, points_to_evaluate=points_to_evaluate, population_size=8, sample_size=3),
-    "tpe": lambda seed=None, points_to_evaluate=None: TPESearch(
-        seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8),
-    "tpe_independent": lambda seed=None, points_to_evaluate=None: TPESearch(
-        seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8, multivariate=False),
-    "gp": lambda seed=None, points_to_evaluate=None: GPSearch(
-        seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8, n_candidates=100),
-    "rl": lambda seed=None, points_to_evaluate=None: RLSearch(
-        seed=seed, points_to_evaluate=points_to_evaluate),
-    "bohb": lambda seed=None, points_to_evaluate=None: BOHBSearch(
-        seed=seed, points_to_evaluate=points_to_evaluate, random_fraction=0.2),
-}
+from raymlx.testing import SearcherTestCase
 
 
-@pytest.fixture(params=list(FACTORIES))
-def make(request):
-    return FACTORIES[request.param]
+class TestRandomSearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return RandomSearch(seed=seed, points_to_evaluate=points_to_evaluate)
 
 
-def test_constructor_contract(make):
-    c.check_constructor_contract(make)
+class TestGridSearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return GridSearch(seed=seed, points_to_evaluate=points_to_evaluate, resolution=2)
 
 
-def test_valid_suggestions(make):
-    c.check_valid_suggestions(make)
+class TestEvolutionSearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return EvolutionSearch(seed=seed, points_to_evaluate=points_to_evaluate,
+                               population_size=8, sample_size=3)
 
 
-def test_points_to_evaluate_first(make):
-    c.check_points_to_evaluate_first(make)
+class TestTPESearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return TPESearch(seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8)
 
 
-def test_seeded_reproducibility(make):
-    c.check_seeded_reproducibility(make)
+class TestIndependentTPESearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return TPESearch(seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8,
+                         multivariate=False)
 
 
-def test_save_restore(make, tmp_path):
-    c.check_save_restore(make, tmp_path)
+class TestGPSearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return GPSearch(seed=seed, points_to_evaluate=points_to_evaluate, n_startup=8,
+                        n_candidates=100)
 
 
-def test_asynchronous_suggestions(make):
-    c.check_asynchronous(make)
+class TestRLSearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return RLSearch(seed=seed, points_to_evaluate=points_to_evaluate)
 
 
-def test_failed_and_metricless_trials(make):
-    c.check_failures_tolerated(make)
+class TestBOHBSearch(SearcherTestCase):
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return BOHBSearch(seed=seed, points_to_evaluate=points_to_evaluate,
+                          random_fraction=0.2)
 
 
-def test_plain_tuner(make, ray_session):
-    c.check_plain_tuner(make)
+class TestPointsFirstAroundTPE(SearcherTestCase):
+    """The wrapper AutoML puts around a user's searcher instance: its points run first
+    and the wrapped searcher learns their results."""
+
+    def make_searcher(self, seed=None, points_to_evaluate=None):
+        return PointsFirst(TPESearch(seed=seed, n_startup=8), points_to_evaluate or [])

@@ -8,7 +8,7 @@ from ray import tune
 from raymlx import InputError
 from raymlx.searchers import RandomSearch, TPESearch
 from raymlx.searchers.space import has_domains
-from raymlx.tabular.models import FAMILIES, get_families, search_space
+from raymlx.tabular.models import FAMILIES, resolve_families, search_space
 
 
 def _best(searcher, space, f, n):
@@ -48,7 +48,7 @@ KNN_FIRST = {"model": {"family": "knn", "params": {"n_neighbors": 10, "weights":
 
 
 def test_shared_keys_across_families_and_points_told_to_hyperopt():
-    space = search_space(get_families())  # random forest and extra trees share keys
+    space = search_space(resolve_families())  # random forest and extra trees share keys
     first = KNN_FIRST
     s = TPESearch(metric="loss", mode="min", seed=0, points_to_evaluate=[first], n_startup=3,
                   multivariate=False)
@@ -65,7 +65,7 @@ def test_shared_keys_across_families_and_points_told_to_hyperopt():
 
 
 def test_points_told_to_the_joint_model_on_a_conditional_space():
-    space = search_space(get_families())
+    space = search_space(resolve_families())
     s = TPESearch(metric="loss", mode="min", seed=0, points_to_evaluate=[KNN_FIRST], n_startup=3)
     s.set_search_properties("loss", "min", space)
     assert s.suggest("p") == KNN_FIRST

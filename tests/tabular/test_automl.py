@@ -28,6 +28,7 @@ def fitted(ray_session, binary_frame, tmp_path_factory):
     return aml, time.time() - t0, path
 
 
+@pytest.mark.timing
 def test_fit_keeps_its_time_limit(fitted):
     aml, elapsed, _ = fitted
     assert elapsed <= 60 + 3, f"fit took {elapsed:.1f} s for a 60 s limit"
@@ -119,7 +120,7 @@ def test_save_load_round_trip(fitted, tmp_path):
     test = make_binary_frame(n=200, seed=4)
     folder = aml.save(tmp_path / "pred")
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format"] == "raymlx-predictor" and manifest["format_version"] == 1
+    assert manifest["format"] == "raymlx-predictor" and manifest["format_version"] == 2
     loaded = AutoML.load(folder)
     pd.testing.assert_frame_equal(loaded.predict_proba(test), aml.predict_proba(test))
     assert loaded.leaderboard(test).model.tolist() == aml.leaderboard(test).model.tolist()
@@ -166,6 +167,7 @@ def test_no_usable_model_is_a_clear_error(ray_session, binary_frame, tmp_path):
         aml.fit(binary_frame)
 
 
+@pytest.mark.timing
 def test_regression_from_a_csv_path_within_its_time_limit(ray_session, tmp_path):
     from tests.conftest import WINE_RED
 
@@ -197,9 +199,10 @@ def test_a_model_based_searcher_continues_after_the_portfolio(ray_session, binar
 
 def test_the_default_searcher_after_the_portfolio_is_tpe():
     from raymlx.searchers import TPESearch
-    from raymlx.tabular.automl import SEARCHERS
+    from raymlx.tabular.settings import make_searcher
 
-    assert AutoML(label="target").searcher == "auto" and SEARCHERS["auto"] is TPESearch
+    assert AutoML(label="target").searcher == "auto"
+    assert isinstance(make_searcher("auto", 0, []), TPESearch)
 
 
 def test_asha_over_folds_stops_poor_configurations_after_one_fold(ray_session, binary_frame,
@@ -219,6 +222,32 @@ def test_asha_over_folds_stops_poor_configurations_after_one_fold(ray_session, b
     assert aml.predict(binary_frame.head(3)).shape == (3,)
 
 
-def test_unknown_scheduler_is_a_one_line_error():
-    with pytest.raises(InputError, match="scheduler='hyperband' is invalid"):
-        AutoML(label="y", scheduler="hyperband")
+def test_unknown_scheduler_is_a_one_line_error(binary_frame):
+    with pytest.raises(InputError, match="scheduler='hyperband' is invalid; choose one of: "
+                                         "asha or None; or give a ray.tune.schedulers"):
+        AutoML(label="target", scheduler="hyperband").fit(binary_frame)
+
+
+def test_a_dropped_predictor_frees_its_store_and_its_data(ray_session, tmp_path):
+    """Nothing of a fit outlives its predictor in Ray: its out-of-fold store actor (which
+    holds the phase inputs, the prepared arrays among them) ends when the AutoML is
+    dropped. tune.with_parameters keeps what it is given for the driver's life, so raymlx
+    gives it no ObjectRef and no actor handle."""
+    import gc
+
+    def stores():
+        return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+                if a["name"].startswith("oof-store:")}
+
+    before = stores()
+    frame = make_binary_frame(n=120, seed=9)
+    aml = AutoML(label="target", families=["linear"], num_folds=2, path=tmp_path,
+                 verbosity=0).fit(frame)
+    [name] = [s for s in stores() - before
+              if s.startswith("oof-store:" + Path(aml.experiment_path_).name)]
+    del aml
+    gc.collect()
+    deadline = time.time() + 20
+    while name in stores() and time.time() < deadline:
+        time.sleep(0.2)
+    assert name not in stores() and stores() <= before | set()

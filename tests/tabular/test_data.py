@@ -1,4 +1,5 @@
-"""Validation, problem-type inference and preprocessing; every bad input is one clear line."""
+"""Validation, problem-type inference and preprocessing; every bad input is one clear line,
+raised by ``fit`` before Ray starts."""
 
 import numpy as np
 import pandas as pd
@@ -6,12 +7,13 @@ import pytest
 
 from raymlx import AutoML, InputError
 from raymlx.tabular.data import (
-    TablePreprocessor,
     check_frame,
     infer_problem_type,
     load_table,
     prepare_label,
+    split_label,
 )
+from raymlx.tabular.preprocess import TablePreprocessor
 
 
 @pytest.mark.parametrize("values, expected", [
@@ -84,8 +86,14 @@ def test_label_all_missing():
 
 def test_single_class():
     df = pd.DataFrame({"target": ["a"] * 20, "x": range(20)})
-    with pytest.raises(InputError, match="single value"):
+    with pytest.raises(InputError, match="has one class"):
         _fit(df, problem_type="binary")
+
+
+def test_too_few_rows_name_the_count():
+    df = pd.DataFrame({"target": [1.0], "x": [2.0]})
+    with pytest.raises(InputError, match=r"1 labelled row \(n_samples = 1\); 5-fold bagging"):
+        _fit(df, problem_type="regression")
 
 
 def test_infinite_values():
@@ -112,18 +120,20 @@ def test_unreadable_file(tmp_path):
         _fit(bad)
 
 
-def test_unknown_metric_rejected_at_construction():
+def test_unknown_metric_rejected_when_the_fit_starts(binary_frame):
+    aml = AutoML(label="target", metric="accuracyy")  # __init__ only stores it
     with pytest.raises(InputError, match="unknown metric 'accuracyy'"):
-        AutoML(label="target", metric="accuracyy")
+        aml.fit(binary_frame)
 
 
-def test_bad_constructor_arguments_quote_the_value():
+def test_bad_constructor_arguments_quote_the_value(tmp_path):
+    missing = tmp_path / "never-read.csv"  # the arguments are checked before the table
     with pytest.raises(InputError, match=r"num_folds=1 is invalid; it must be an integer from 2"):
-        AutoML(label="y", num_folds=1)
+        AutoML(label="y", num_folds=1).fit(missing)
     with pytest.raises(InputError, match=r"time_limit=-5 is invalid"):
-        AutoML(label="y", time_limit=-5)
+        AutoML(label="y", time_limit=-5).fit(missing)
     with pytest.raises(InputError, match=r"searcher='bayes' is invalid; choose one of: random"):
-        AutoML(label="y", searcher="bayes")
+        AutoML(label="y", searcher="bayes").fit(missing)
 
 
 def test_regression_label_must_be_numeric(binary_frame):
@@ -133,8 +143,9 @@ def test_regression_label_must_be_numeric(binary_frame):
 
 def test_rows_with_missing_label_are_dropped():
     df = pd.DataFrame({"target": [1.0, np.nan, 2.0], "x": [1, 2, 3]})
-    out, y, ptype, _ = prepare_label(df, "target", "regression")
-    assert len(out) == 2 and ptype == "regression"
+    X, y = split_label(df, "target")
+    out, y, ptype, _ = prepare_label(X, y, "target", "regression")
+    assert len(out) == 2 and len(y) == 2 and ptype == "regression"
 
 
 def test_csv_separator_is_detected(tmp_path, wine_red):

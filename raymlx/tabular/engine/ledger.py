@@ -3,7 +3,7 @@
 A fit writes two things into its folder as it goes:
 
 - ``fit_state.pkl``, once, before the first trial: the AutoML arguments, the fitted
-  preprocessor and task, and the prepared arrays (features, encoded labels, folds, the
+  preprocessor and problem, and the prepared arrays (features, encoded labels, folds, the
   dynamic-stacking holdout). A resumed fit starts from these, so its folds and features are
   exactly those of the interrupted run.
 - ``trials.jsonl``, one line per trial as Tune reports it finished (scored, failed, stopped
@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import time
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
 from ray.tune import Callback
 
+from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError, last_line
 
 STATE_FILE = "fit_state.pkl"
@@ -44,7 +45,7 @@ def save_fit_state(folder: Path, state: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / (STATE_FILE + ".tmp")
     with open(tmp, "wb") as fh:
-        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        cloudpickle.dump(state, fh)  # the arguments may hold the user's own classes
     os.replace(tmp, folder / STATE_FILE)
 
 
@@ -54,7 +55,7 @@ def load_fit_state(folder: str | Path) -> tuple[dict[str, Any], Path]:
         raise InputError(f"{str(path)!r} is not a raymlx fit folder (no {STATE_FILE}); give "
                          "the folder a fit printed as its experiment path")
     with open(path / STATE_FILE, "rb") as fh:
-        return pickle.load(fh), path
+        return load_pickle(fh), path  # also a fit folder of the flat layout
 
 
 def read_ledger(folder: Path) -> dict[str, list[dict[str, Any]]]:

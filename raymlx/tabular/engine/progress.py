@@ -36,7 +36,7 @@ class ProgressReporter(Callback):
         result = trial.last_result or {}
         score = result.get("score")
         if result.get("partial"):
-            log.info("trial %s %-13s stopped by ASHA after %s folds (%s=%.5g)%s",
+            log.info("trial %s %-13s stopped by the scheduler after %s folds (%s=%.5g)%s",
                      self._count(), result.get("family", "?"), result.get("folds_done"),
                      self.metric.name, score, self._left())
             return

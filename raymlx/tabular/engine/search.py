@@ -1,15 +1,18 @@
-"""The model search as one Ray Tune experiment.
+"""One phase of a fit's search as one Ray Tune experiment.
 
-The driver ``ray.put``s the prepared features, labels and fold numbers once; every trial
-gets that ObjectRef through ``tune.with_parameters``. The searcher proposes configurations
-over the conditional space family -> hyperparameters (the portfolio first); Tune places the
-trials with the per-family resources and concurrency decided by :mod:`raymlx.cluster.policy`;
-the experiment stops at the fit's deadline. What comes back is one :class:`ModelRecord` per
-trial, failed ones included, and the out-of-fold references from the store.
+The driver ``ray.put``s the prepared features, labels and fold numbers once per fit
+(:class:`SearchContext`); every trial gets that ObjectRef through
+``tune.with_parameters``. A :class:`Phase` is layer 1's search or one stacking layer: its
+searcher proposes configurations over the conditional space family -> hyperparameters
+(the portfolio first); Tune places the trials with the per-family resources and
+concurrency decided by :mod:`raymlx.cluster.policy`; no trial starts after the phase's
+deadline. What comes back is one :class:`~raymlx.tabular.predictor.ModelRecord` per trial,
+failed ones included, while the out-of-fold predictions stay in the store.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -17,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import ray
 from ray import tune
 from ray.tune import PlacementGroupFactory
@@ -25,38 +27,150 @@ from ray.tune import PlacementGroupFactory
 from raymlx._internal.ray_session import temporary_env
 from raymlx.cluster.policy import ResourcePlan
 from raymlx.errors import last_line
+from raymlx.schedulers.in_order import InOrderASHAScheduler, InOrderFIFOScheduler
 from raymlx.searchers.deadline import StopAt
 from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible
 from raymlx.tabular.engine.ledger import TrialLedger, trial_index
+from raymlx.tabular.engine.oof_store import WarmUpStore
 from raymlx.tabular.engine.progress import ProgressReporter
 from raymlx.tabular.engine.trial import MODELS_FILE, TrialSetup, run_trial
 from raymlx.tabular.metrics import Metric
+from raymlx.tabular.predictor import ModelRecord
+from raymlx.tabular.problem import Problem
 
 log = logging.getLogger("raymlx")
 
 
-@dataclass
-class ModelRecord:
-    """One leaderboard row: a bagged trial or an ensemble."""
+@dataclass(frozen=True)
+class SearchContext:
+    """What every phase of one fit shares."""
 
-    name: str
-    family: str
-    config: dict[str, Any]
-    score_val: float = float("nan")
-    fit_time_s: float = float("nan")
-    predict_time_s: float = float("nan")
-    error: str | None = None
-    models_path: str | None = None  # the fold models' pickle (trial checkpoint or saved copy)
-    trial_id: str | None = None  # key of the out-of-fold predictions in the store
-    folds_cut_short: int = 0  # folds whose learner stopped at its share of the time limit
-    weights: dict[str, float] = field(default_factory=dict)  # ensembles only
-    stack_level: int = 1  # 1: trained on the features; L >= 2: also on layer L-1's predictions
-    inputs: list[str] = field(default_factory=list)  # stackers: the models they read
-    repeats: int = 1  # repeats of k-fold bagging done
+    folder: Path  # the fit's folder: Tune writes each phase's experiment inside it
+    setup: TrialSetup  # what each trial needs besides its config (the phase adjusts it)
+    metric: Metric
+    plan: ResourcePlan  # per-family resource requests and concurrency
+    store: Any  # the fit's OutOfFoldStore actor
+    data_ref: ray.ObjectRef | None  # {"X", "y", "fold"[, "X_hold"]} in the object store
+    num_folds: int
+    max_retries: int = 2  # reruns of a trial whose worker process or node dies
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None and (self.models_path is not None or bool(self.weights))
+    def with_data(self, data_ref: ray.ObjectRef) -> SearchContext:
+        return replace(self, data_ref=data_ref)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One Tune experiment of a fit: layer 1's search (``level`` 1) or a stacking layer.
+
+    ``previous``: the ledger entries of this phase from an interrupted run; they come
+    first in the result and ``max_models`` counts them. A stacking layer passes
+    ``stack_refs``, the ObjectRefs of the out-of-fold predictions of the models named
+    ``inputs`` (and ``holdout_refs``, their predictions for the held-out rows, when the
+    data holds ``X_hold``) and its wider ``problem``; its records are named
+    ``<family>_<n>_L<level>``.
+
+    ``scheduler``: None (every trial bags all its folds), ``"asha"`` (trials report after
+    each fold and raymlx's ASHA, stopping rule, eta 3, budget = folds done, ends a
+    configuration outside the top third of its rung) or a Tune ``TrialScheduler`` of the
+    user's, which sees the same per-fold reports (``score``, ``folds_done``).
+    """
+
+    phase: str  # the ledger's name for it: "search", "L2", ...
+    experiment: str  # the Tune experiment's folder name
+    param_space: dict[str, Any]
+    searcher: Any  # a Tune Searcher
+    deadline: float  # no trial starts after it; trials stop at it
+    max_models: int | None
+    scheduler: Any = None
+    problem: Problem | None = None  # None: the context's
+    level: int = 1
+    inputs: tuple[str, ...] = ()
+    stack_refs: tuple = ()
+    holdout_refs: tuple = ()
+    previous: list[dict] = field(default_factory=list)
+
+
+def run_search(ctx: SearchContext, phase: Phase) -> list[ModelRecord]:
+    """Runs the phase's trials; returns a record per trial, in the order they were
+    created. Every finished trial is added to the fit's ledger under ``phase.phase``
+    (:mod:`raymlx.tabular.engine.ledger`)."""
+    namer = _Namer(phase.level)
+    records = [_record(namer, e["model"], e["metrics"], e["checkpoint"], e["error"],
+                       e["trial_id"], phase, ctx) for e in phase.previous]
+    max_models = phase.max_models
+    if max_models is not None:
+        max_models -= len(records)
+        if max_models <= 0:
+            return records
+    setup = replace(ctx.setup, deadline=phase.deadline,
+                    problem=phase.problem or ctx.setup.problem,
+                    report_folds=phase.scheduler is not None, phase=phase.experiment)
+    # the trials read their inputs from the store (see raymlx.tabular.engine.oof_store);
+    # not waited for here, so the store's start overlaps the experiment's
+    sent = ctx.store.set_inputs.remote(phase.experiment, [
+        [ctx.data_ref], list(phase.stack_refs), list(phase.holdout_refs)])
+
+    plan = ctx.plan  # Tune keeps this function for the driver's life: it holds the plan only
+
+    def resources(config: dict) -> PlacementGroupFactory:
+        # per family: GPU families ask for a GPU where the plan gives them one
+        return PlacementGroupFactory([plan.request(config["model"]["family"])])
+
+    trainable = tune.with_resources(tune.with_parameters(run_trial, setup=setup), resources)
+    searcher, budget = phase.searcher, None
+    if phase.deadline != float("inf"):
+        # no new trial in the last stretch: one started there could not finish its folds
+        left = phase.deadline - time.time()
+        searcher = StopAt(searcher, phase.deadline - min(0.1 * left, 10.0))
+        budget = max(1.0, left + 1.0)  # a safety net behind the trials' own deadline
+    tuner = tune.Tuner(
+        trainable,
+        param_space=phase.param_space,
+        tune_config=tune.TuneConfig(
+            metric="score",
+            mode=ctx.metric.mode,
+            search_alg=searcher,
+            scheduler=make_scheduler(phase.scheduler, ctx.num_folds),
+            num_samples=max_models if max_models else -1,
+            max_concurrent_trials=ctx.plan.concurrent_trials,
+            time_budget_s=budget,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=phase.experiment,
+            storage_path=str(ctx.folder),
+            verbose=0,
+            callbacks=[ProgressReporter(ctx.metric, phase.deadline, max_models),
+                       TrialLedger(ctx.folder, phase.phase), WarmUpStore(ctx.setup.store_name),
+                       StopOnInterrupt()],
+            failure_config=tune.FailureConfig(max_failures=ctx.max_retries),
+        ),
+    )
+    # Tune's own progress tables off while it runs (we log progress); Ctrl-C: see
+    # raymlx.tabular.engine.interrupt
+    with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
+        grid = tuner.fit()
+        ray.get(sent)  # it has long arrived; this raises if the store failed
+    results = [grid[i] for i in range(len(grid))]  # a ResultGrid is indexed, not iterated
+    for res in sorted(results, key=lambda r: _trial_index(r.path)):
+        metrics = res.metrics or {}
+        error = _short_error(res.error) if res.error is not None else None
+        records.append(_record(namer, (res.config or {}).get("model", {}), metrics,
+                               res.checkpoint.path if res.checkpoint is not None else None,
+                               error, metrics.get("trial_id"), phase, ctx))
+    return records
+
+
+def make_scheduler(spec: Any, num_folds: int):
+    """The experiment's scheduler: raymlx's in-order FIFO (``None``) or ASHA over folds
+    (``"asha"``), both leaving PENDING trials to Tune's queue
+    (:mod:`raymlx.schedulers.in_order`); or a copy of the user's scheduler."""
+    if spec is None or (spec == "asha" and num_folds < 2):
+        return InOrderFIFOScheduler()
+    if spec == "asha":
+        return InOrderASHAScheduler(time_attr="folds_done", max_t=num_folds, grace_period=1,
+                                    reduction_factor=3, variant="stopping")
+    return copy.deepcopy(spec)
 
 
 def _short_error(error: BaseException | None) -> str:
@@ -64,116 +178,12 @@ def _short_error(error: BaseException | None) -> str:
                      type(error).__name__)
 
 
-def run_search(
-    arrays: dict[str, np.ndarray],
-    setup: TrialSetup,
-    metric: Metric,
-    param_space: dict,
-    searcher,
-    plan: ResourcePlan,
-    folder: Path,
-    name: str,
-    max_models: int | None,
-    search_deadline: float,
-    store,
-    scheduler: str | None = None,
-    stack_refs: list | None = None,
-    holdout_refs: list | None = None,
-    level: int = 1,
-    inputs: list[str] | None = None,
-    data_ref: ray.ObjectRef | None = None,
-    phase: str = "search",
-    previous: list[dict] | None = None,
-    max_retries: int = 2,
-) -> list[ModelRecord]:
-    """Runs the trials; returns a record per trial, in the order they were created.
-
-    ``folder`` is the fit's folder: Tune writes the experiment ``name`` inside it, and every
-    finished trial is added to its ledger under ``phase`` (:mod:`raymlx.tabular.engine.ledger`).
-    ``previous``: the ledger entries of this phase from an interrupted run; they come first
-    in the result and ``max_models`` counts them. A trial's worker that dies (killed, its
-    node lost) is retried up to ``max_retries`` times.
-
-    A stacking layer (``level`` >= 2) passes ``stack_refs``, the ObjectRefs of the
-    out-of-fold predictions of the models named ``inputs`` (and ``holdout_refs``, their
-    predictions for the held-out rows, when ``arrays`` has ``X_hold``); its records are
-    named ``<family>_<n>_L<level>``. ``data_ref``: ``arrays`` already in the object store
-    (a fit with stacking layers puts them once for all layers).
-
-    ``scheduler="asha"``: trials report after each fold and raymlx's ASHA (stopping rule,
-    eta = 3) ends a configuration whose partial score is outside the top third of its rung;
-    the budget is the number of folds done (rungs at 1, 3, ... folds, then all of them).
-    """
-    num_folds = int(np.atleast_2d(arrays["fold"])[0].max()) + 1
-    namer = _Namer(level)
-    records = [_record(namer, e["model"], e["metrics"], e["checkpoint"], e["error"],
-                       e["trial_id"], level, inputs, num_folds, metric)
-               for e in previous or []]
-    if max_models is not None:
-        max_models -= len(records)
-        if max_models <= 0:
-            return records
-    if scheduler is not None:
-        setup = replace(setup, report_folds=True)
-    data_ref = data_ref if data_ref is not None else ray.put(arrays)
-
-    def resources(config: dict) -> PlacementGroupFactory:
-        # per family: GPU families ask for a GPU where the plan gives them one
-        return PlacementGroupFactory([plan.request(config["model"]["family"])])
-
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, data=[data_ref, list(stack_refs or []),
-                                                   list(holdout_refs or [])], store=store,
-                             setup=setup),
-        resources,
-    )
-    budget = None
-    if search_deadline != float("inf"):
-        # no new trial in the last stretch: one started there could not finish its folds
-        left = search_deadline - time.time()
-        searcher = StopAt(searcher, search_deadline - min(0.1 * left, 10.0))
-        budget = max(1.0, left + 1.0)  # a safety net behind the trials' own deadline
-    tuner = tune.Tuner(
-        trainable,
-        param_space=param_space,
-        tune_config=tune.TuneConfig(
-            metric="score",
-            mode=metric.mode,
-            search_alg=searcher,
-            scheduler=_scheduler(scheduler, num_folds),
-            num_samples=max_models if max_models else -1,
-            max_concurrent_trials=plan.concurrent_trials,
-            time_budget_s=budget,
-            reuse_actors=True,
-        ),
-        run_config=tune.RunConfig(
-            name=name,
-            storage_path=str(folder),
-            verbose=0,
-            callbacks=[ProgressReporter(metric, setup.deadline, max_models),
-                       TrialLedger(folder, phase), StopOnInterrupt()],
-            failure_config=tune.FailureConfig(max_failures=max_retries),
-        ),
-    )
-    # Tune's own progress tables off while it runs (we log progress); Ctrl-C: see
-    # raymlx.tabular.engine.interrupt
-    with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
-        grid = tuner.fit()
-    for res in sorted(grid, key=lambda r: _trial_index(r.path)):
-        metrics = res.metrics or {}
-        error = _short_error(res.error) if res.error is not None else None
-        records.append(_record(namer, (res.config or {}).get("model", {}), metrics,
-                               res.checkpoint.path if res.checkpoint is not None else None,
-                               error, metrics.get("trial_id"), level, inputs, num_folds,
-                               metric))
-    return records
-
-
 class _Namer:
     """``<family>_<n>`` (``_L<level>`` above layer 1), counting per family."""
 
     def __init__(self, level: int) -> None:
-        self.level, self.counts = level, {}
+        self.level = level
+        self.counts: dict[str, int] = {}
 
     def __call__(self, family: str) -> str:
         self.counts[family] = self.counts.get(family, 0) + 1
@@ -181,17 +191,19 @@ class _Namer:
 
 
 def _record(namer: _Namer, model_cfg: dict, metrics: dict, checkpoint: str | None,
-            error: str | None, trial_id: str | None, level: int, inputs: list[str] | None,
-            num_folds: int, metric: Metric) -> ModelRecord:
+            error: str | None, trial_id: str | None, phase: Phase,
+            ctx: SearchContext) -> ModelRecord:
     """One leaderboard row from a trial's last metrics and checkpoint (or its error)."""
     family = model_cfg.get("family", "?")
     rec = ModelRecord(name=namer(family), family=family, config=model_cfg.get("params", {}),
-                      stack_level=level, inputs=list(inputs or []))
+                      stack_level=phase.level, inputs=list(phase.inputs))
     if error is None and metrics.get("error"):
         rec.error = metrics["error"]
     elif error is None and metrics.get("partial"):
-        rec.error = (f"stopped by ASHA after {metrics.get('folds_done')} of {num_folds} folds "
-                     f"({metric.name} {float(metrics['score']):.4g} so far)")
+        who = "ASHA" if phase.scheduler == "asha" else type(phase.scheduler).__name__
+        rec.error = (f"stopped by {who} after {metrics.get('folds_done')} of "
+                     f"{ctx.num_folds} folds ({ctx.metric.name} "
+                     f"{float(metrics['score']):.4g} so far)")
     elif error is None and checkpoint is not None and "score" in metrics:
         rec.score_val = float(metrics["score"])
         rec.fit_time_s = float(metrics["fit_time_s"])
@@ -203,17 +215,6 @@ def _record(namer: _Namer, model_cfg: dict, metrics: dict, checkpoint: str | Non
     else:
         rec.error = error or "stopped at the time limit"
     return rec
-
-
-def _scheduler(name: str | None, num_folds: int):
-    """The experiment's scheduler; both leave PENDING trials to Tune's queue
-    (:mod:`raymlx.schedulers.in_order`)."""
-    from raymlx.schedulers.in_order import InOrderASHAScheduler, InOrderFIFOScheduler
-
-    if name is None or num_folds < 2:
-        return InOrderFIFOScheduler()
-    return InOrderASHAScheduler(time_attr="folds_done", max_t=num_folds, grace_period=1,
-                                reduction_factor=3, variant="stopping")
 
 
 def _trial_index(path: str | None) -> int:

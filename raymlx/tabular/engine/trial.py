@@ -1,42 +1,50 @@
 """The Tune trainable behind every raymlx trial.
 
 One trial = one model family and configuration, bagged over the fit's shared folds. The
-training data arrives as one ObjectRef (``ray.get`` is zero-copy); the out-of-fold
+trial finds the fit's store and resource manager by name, and reads its phase's inputs
+from the store: the training data as one ObjectRef (``ray.get`` is zero-copy). The
+out-of-fold
 predictions go to the :class:`~raymlx.tabular.engine.oof_store.OutOfFoldStore`; the fold
-models and the out-of-fold predictions go into the trial's checkpoint in the experiment folder (so that an
-interrupted fit can be resumed without refitting them); the trial reports its out-of-fold
+models and the out-of-fold predictions go into the trial's checkpoint in the experiment
+folder (so that an interrupted fit can be resumed without refitting them); the trial
+reports its out-of-fold
 score once, or, with ``AutoML(scheduler="asha")``, after every fold too, so that ASHA can
 stop a poor configuration after one fold (the budget is the number of folds done).
 
 An exception (including running out of time or past ``memory_per_trial``) fails the trial,
 which is reported and shown on the leaderboard, and the search goes on. The trial tells the
 fit's :class:`~raymlx.cluster.manager.ResourceManager` where it runs and how it ended, and
-computes on the GPU Ray gave it when CUDA can use it (:mod:`raymlx.cluster.devices`).
+computes on the GPU Ray gave it when the family can use it (:mod:`raymlx.cluster.devices`).
+
+The family comes from the fit's own list (``TrialSetup.families``), so a family a user
+passed as an instance runs as a built-in one does. The fold models are written with
+cloudpickle, so an estimator class defined in the user's script can be loaded again.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
+import cloudpickle
 import numpy as np
 import ray
 from ray import tune
 
 from raymlx.cluster.devices import trial_device
-from raymlx.cluster.manager import finished_message, started_message
+from raymlx.cluster.manager import finished_message, get_manager, started_message
 from raymlx.cluster.memory_guard import MemoryGuard, MemoryLimitExceeded
-from raymlx.tabular.engine.oof_store import publish
+from raymlx.tabular.engine.oof_store import get_store, publish
 from raymlx.tabular.ensembles.bagging import fit_bag, predict_bag
 from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.metrics import get_metric
-from raymlx.tabular.models import FAMILIES
-from raymlx.tabular.models.base import Problem
+from raymlx.tabular.models.base import ModelFamily
+from raymlx.tabular.problem import Problem
 
 MODELS_FILE = "fold_models.pkl"
 OOF_FILE = "oof.npy"
@@ -53,12 +61,37 @@ class TrialSetup:
     num_threads: int
     seed: int
     report_folds: bool = False  # a fold-level scheduler is on: report after each fold
-    manager: object | None = None  # the fit's ResourceManager actor
+    fit_name: str | None = None  # names the fit's ResourceManager actor
+    store_name: str = ""  # the name of the fit's OutOfFoldStore actor
+    phase: str = "search"  # the key of this phase's inputs in the store
     requests: dict = field(default_factory=dict)  # family -> Ray resource request
     memory_limit: float | None = None  # bytes of private memory a trial may add
+    families: dict[str, ModelFamily] = field(default_factory=dict)  # the fit's, by name
 
 
-def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
+@lru_cache(maxsize=16)
+def _store(name: str):
+    return get_store(name)  # trial actors are reused within a phase: look up once
+
+
+@lru_cache(maxsize=16)
+def _manager(fit_name: str):
+    return get_manager(fit_name)
+
+
+@lru_cache(maxsize=16)
+def _inputs(store_name: str, phase: str) -> list:
+    """The phase's inputs from the store; the driver sends them as the phase starts, without
+    waiting for the store to be up, so the first trial may ask before they arrive."""
+    for _ in range(1200):
+        found = ray.get(_store(store_name).inputs.remote(phase))
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise RuntimeError(f"the store {store_name} never received the inputs of {phase}")
+
+
+def run_trial(config: dict, setup: TrialSetup) -> None:
     """Fits one bagged model and reports ``score`` (the out-of-fold metric).
 
     A failure inside the model library, running out of time or memory is reported as this
@@ -66,11 +99,12 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
     why; a crash of the worker itself is recorded by Tune, which retries the trial.
     """
     t0 = time.time()
-    family = config["model"]["family"]
+    family = setup.families[config["model"]["family"]]
+    store, data = _store(setup.store_name), _inputs(setup.store_name, setup.phase)
     trial_id = tune.get_context().get_trial_id()
     device, _, note = trial_device(family)
-    request = setup.requests.get(family, {"CPU": setup.num_threads})
-    tracker = _Tracker(setup, trial_id, family, request, device, t0)
+    request = setup.requests.get(family.name, {"CPU": setup.num_threads})
+    tracker = _Tracker(setup, trial_id, family.name, request, device, t0)
     # threads = the CPUs this family's request holds (a GPU trial may hold fewer)
     threads = max(1, int(request.get("CPU", setup.num_threads)))
     status, guard = "error", None
@@ -80,8 +114,9 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
             raise MemoryLimitExceeded(previous)
         with MemoryGuard(setup.memory_limit, on_stuck=tracker.record_overrun) as guard:
             try:
-                metrics, files = _fit(config, data, store, replace(setup, num_threads=threads),
-                                      t0, device, trial_id)
+                metrics, files = _fit(family, config, data, store,
+                                      replace(setup, num_threads=threads), t0, device,
+                                      trial_id)
             except MemoryLimitExceeded:
                 raise MemoryLimitExceeded(guard.message) from None
         if guard.exceeded:  # the limit was passed as the fit ended
@@ -96,7 +131,7 @@ def run_trial(config: dict, data: list, store, setup: TrialSetup) -> None:
         else:
             traceback.print_exc()
         message = " ".join(str(exc).split())[:300]
-        tune.report({"score": float("nan"), "family": family,
+        tune.report({"score": float("nan"), "family": family.name,
                      "error": f"{type(exc).__name__}: {message}",
                      "trial_time_s": time.time() - t0, "node_id": tracker.node_id})
     except BaseException:  # stopped by the scheduler (or the process is ending)
@@ -113,10 +148,11 @@ class _Tracker:
 
     def __init__(self, setup: TrialSetup, trial_id: str, family: str, request: dict,
                  device: str, t0: float) -> None:
-        self.manager, self.trial_id = setup.manager, trial_id
+        self.manager = _manager(setup.fit_name) if setup.fit_name else None
+        self.trial_id = trial_id
         self.memory_limit = setup.memory_limit
         self.node_id = ray.get_runtime_context().get_node_id()
-        self.rss_peak = None
+        self.rss_peak: int | None = None
         if self.manager is not None:
             self.manager.trial_started.remote(trial_id, started_message(
                 family, request, device, t0))
@@ -138,14 +174,13 @@ class _Tracker:
                                                finished_message(self.rss_peak))
 
 
-def _fit(config: dict, data: list, store, setup: TrialSetup, t0: float, device: str,
-         trial_id: str) -> tuple[dict, dict]:
+def _fit(family: ModelFamily, config: dict, data: list, store, setup: TrialSetup, t0: float,
+         device: str, trial_id: str) -> tuple[dict, dict]:
     """Fits the bag; returns the final metrics and the checkpoint's files."""
-    arrays = ray.get(data[0])  # {"X", "y", "fold"}: zero-copy views of the object store
+    arrays = ray.get(data[0][0])  # {"X", "y", "fold"}: zero-copy views of the object store
     X = arrays["X"]
     if len(data) > 1 and data[1]:  # a stacker: the lower layer's out-of-fold predictions
         X = stacked_features(X, ray.get(list(data[1])), setup.problem.problem_type)
-    family = FAMILIES[config["model"]["family"]]
     params = config["model"].get("params", {})
     metric = get_metric(setup.metric, setup.problem.problem_type)
 
@@ -198,7 +233,7 @@ def _report_with_checkpoint(metrics: dict, files: dict) -> None:
             elif name.endswith(".json"):
                 with open(path, "w") as fh:
                     json.dump(value, fh)
-            else:
+            else:  # cloudpickle: a family's classes may live in the user's __main__
                 with open(path, "wb") as fh:
-                    pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    cloudpickle.dump(value, fh)
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from raymlx.tabular.models.base import Family, FoldEstimator, Problem
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily
+from raymlx.tabular.problem import Problem
 
 
 class OutOfTime(RuntimeError):
@@ -66,7 +67,7 @@ class Bag:
 
 
 def fit_bag(
-    family: Family,
+    family: ModelFamily,
     params: dict,
     problem: Problem,
     X: np.ndarray,
@@ -98,7 +99,8 @@ def fit_bag(
     num_folds = int(folds[0].max()) + 1
     width = problem.n_classes if problem.is_classification else None
     oof_sum = np.zeros((len(y), width) if width else len(y), dtype=np.float64)
-    models, fit_time, predict_time, truncated, repeats = [], 0.0, 0.0, 0, 0
+    models: list[FoldEstimator] = []
+    fit_time, predict_time, truncated, repeats = 0.0, 0.0, 0, 0
     started = time.time()
     for r, fold_r in enumerate(folds):
         if r > 0 and (time.time() - started) / r > (deadline - time.time()) / 2:
@@ -113,8 +115,8 @@ def fit_bag(
                 raise OutOfTime(f"the time limit came before fold {k + 1} of {num_folds}")
             train, val = fold_r != k, fold_r == k
             t0 = time.time()
-            est = family.estimator(params, problem, num_threads=num_threads,
-                                   seed=seed + k + r * num_folds, device=device)
+            est = family.make_estimator(params, problem, num_threads=num_threads,
+                                        seed=seed + k + r * num_folds, device=device)
             est.fit(X[train], y[train], X[val], y[val], deadline=t0 + left / (num_folds - k))
             t1 = time.time()
             truncated += bool(est.stopped_early_by_deadline_)

@@ -49,5 +49,6 @@ def greedy_ensemble_selection(
         trajectory.append(sign * scores[j])
         if scores[j] > best_score:
             best_score, best_counts = scores[j], counts.copy()
+    assert best_counts is not None  # set at the first step: scores beat -inf
     weights = best_counts / best_counts.sum()
     return Selection(weights=weights, score=sign * best_score, trajectory=trajectory)

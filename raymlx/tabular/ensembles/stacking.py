@@ -9,8 +9,9 @@ final greedy ensemble selection runs over the top layer.
 
 The out-of-fold arrays are the ones layer 1's trials put in the
 :class:`~raymlx.tabular.engine.oof_store.OutOfFoldStore`: a stacker trial receives their
-ObjectRefs and reads them zero-copy, so each array is held once however many stackers read it. At predict
-time the lower layer's *bag averages* take the place of its out-of-fold predictions.
+ObjectRefs and reads them zero-copy, so each array is held once however many stackers read
+it. At predict time the lower layer's *bag averages* take the place of its out-of-fold
+predictions.
 
 Stacked overfitting: with the same folds at every layer, a stacker's training features for
 fold k were made by lower models that saw fold k's rows, so its out-of-fold score is a little
@@ -27,7 +28,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from raymlx.tabular.metrics import BINARY, Metric
+from raymlx.tabular.metrics import Metric
+from raymlx.tabular.problem import BINARY
 
 STACK_INPUTS = 10  # best models of the layer below whose predictions a stacker reads
 STACKERS = 6  # families (best configuration each) trained per stacking layer

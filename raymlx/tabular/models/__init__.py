@@ -1,43 +1,83 @@
-"""Model families raymlx searches over, by name.
+"""Model families raymlx searches over, and the registry users add their own to.
 
-``FAMILIES`` is ordered by how often each family tends to win on tables, with the slow MLP
-last. :data:`PORTFOLIO_ORDER` orders the built-in known-good configurations by value for
-time on small machines: the boosted trees first (they win most tables; CatBoost, slower,
-after the quick LightGBM and XGBoost defaults), then the cheap linear and k-NN models, then
-the slower forests and the MLP, which mostly add diversity to the ensemble.
+A family is a :class:`~raymlx.tabular.models.base.ModelFamily`. ``AutoML(families=[...])``
+takes names of registered families and family instances, mixed; a fit sends the families
+it was given to its trials, so an unregistered instance works as well as a registered one.
+:func:`register_family` makes a family's name usable everywhere a name is accepted
+(``families=["mine"]``, ``hyperparameters={"mine": [...]}``, ``raymlx fit --families``).
+
+:data:`FAMILIES` is the registry, ordered by how often each family tends to win on tables,
+with the slow MLP last. :data:`PORTFOLIO_ORDER` orders the built-in known-good
+configurations by value for time on small machines: the boosted trees first (they win most
+tables; CatBoost, slower, after the quick LightGBM and XGBoost defaults), then the cheap
+linear and k-NN models, then the slower forests and the MLP, which mostly add diversity to
+the ensemble. A registered family's configurations come after the built-in ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from raymlx.errors import InputError
-from raymlx.tabular.models.base import Family, FoldEstimator, Problem
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 from raymlx.tabular.models.catboost import FAMILY as CATBOOST
 from raymlx.tabular.models.lightgbm import FAMILY as LIGHTGBM
 from raymlx.tabular.models.mlp import FAMILY as MLP
 from raymlx.tabular.models.sklearn import EXTRA_TREES, KNN, LINEAR, RANDOM_FOREST
 from raymlx.tabular.models.xgboost import FAMILY as XGBOOST
 
-FAMILIES: dict[str, Family] = {
+FAMILIES: dict[str, ModelFamily] = {
     f.name: f for f in (LIGHTGBM, XGBOOST, CATBOOST, RANDOM_FOREST, EXTRA_TREES, LINEAR, KNN,
                         MLP)
 }
 
-__all__ = ["FAMILIES", "Family", "FoldEstimator", "Problem", "get_families",
-           "portfolio_configs", "search_space"]
+__all__ = ["FAMILIES", "FoldEstimator", "ModelFamily", "portfolio_configs",
+           "register_family", "resolve_families", "search_space"]
 
 
-def get_families(names: list[str] | None = None) -> list[Family]:
-    """The families called ``names`` (all of them by default), in registry order."""
-    if names is None:
+def register_family(family: ModelFamily, replace: bool = False) -> ModelFamily:
+    """Adds ``family`` to the registry under ``family.name``; returns it. A name already
+    taken is refused unless ``replace=True``."""
+    if not isinstance(family, ModelFamily):
+        raise InputError(f"register_family needs a ModelFamily instance, not "
+                         f"{type(family).__name__}; subclass raymlx.tabular.ModelFamily")
+    if family.name in FAMILIES and not replace:
+        raise InputError(f"a model family named {family.name!r} is already registered; "
+                         "pass replace=True to replace it")
+    FAMILIES[family.name] = family
+    return family
+
+
+def resolve_families(given: Iterable[str | ModelFamily] | None = None) -> list[ModelFamily]:
+    """The families a fit was given (names of registered families and instances, mixed),
+    in registry order, families that are not registered last in the order given; every
+    registered family when ``given`` is None."""
+    if given is None:
         return list(FAMILIES.values())
-    unknown = [n for n in names if n not in FAMILIES]
-    if unknown or not names:
-        raise InputError(
-            f"unknown model families {unknown or names}; choose from: {', '.join(FAMILIES)}"
-        )
-    return [FAMILIES[n] for n in FAMILIES if n in names]
+    if isinstance(given, (str, ModelFamily)) or not isinstance(given, Iterable):
+        raise InputError(f"families={given!r} is invalid; give a list of family names or "
+                         "ModelFamily instances, e.g. ['lightgbm', 'xgboost']")
+    out: list[ModelFamily] = []
+    for item in given:
+        if isinstance(item, ModelFamily):
+            family = item
+        elif isinstance(item, str) and item in FAMILIES:
+            family = FAMILIES[item]
+        elif isinstance(item, str):
+            raise InputError(f"unknown model family {item!r}; choose from: "
+                             f"{', '.join(FAMILIES)}, or pass a ModelFamily instance")
+        else:
+            raise InputError(f"families holds {item!r}; give family names or ModelFamily "
+                             "instances")
+        if any(f.name == family.name for f in out):
+            raise InputError(f"families names {family.name!r} twice")
+        out.append(family)
+    if not out:
+        raise InputError("families is empty; give at least one model family")
+    # registry order (what portfolios and round-robins follow), unregistered ones after
+    order = {name: i for i, name in enumerate(FAMILIES)}
+    return sorted(out, key=lambda f: order.get(f.name, len(order)))
 
 
 PORTFOLIO_ORDER: tuple[tuple[str, int], ...] = (
@@ -48,19 +88,23 @@ PORTFOLIO_ORDER: tuple[tuple[str, int], ...] = (
 
 
 def portfolio_configs(
-    families: list[Family], custom: dict[str, list[dict[str, Any]]] | None = None
+    families: list[ModelFamily], custom: dict[str, list[dict[str, Any]]] | None = None
 ) -> list[dict[str, Any]]:
-    """The configurations to try first: the built-in portfolio in :data:`PORTFOLIO_ORDER`,
-    or, with ``custom``, every family's list round-robin (all first configs, then all
-    second ones...), built-in portfolios for the families ``custom`` leaves out."""
+    """The configurations to try first: the built-in portfolio in :data:`PORTFOLIO_ORDER`
+    (a family that is not a built-in one, or a built-in name given by a user's instance,
+    contributes its own portfolio after it), or, with ``custom``, every family's list
+    round-robin (all first configs, then all second ones...), their own portfolios for
+    the families ``custom`` leaves out."""
+    by_name = {f.name: f for f in families}
     if not custom:
-        names = {f.name for f in families}
-        listed = [(n, i) for n, i in PORTFOLIO_ORDER if n in names]
+        listed = [(n, i) for n, i in PORTFOLIO_ORDER
+                  if n in by_name and by_name[n] is FAMILIES.get(n)
+                  and i < len(by_name[n].portfolio)]
         extra = [(f.name, i) for f in families for i in range(len(f.portfolio))
-                 if (f.name, i) not in PORTFOLIO_ORDER]
-        return [{"model": {"family": n, "params": dict(FAMILIES[n].portfolio[i])}}
+                 if (f.name, i) not in listed]
+        return [{"model": {"family": n, "params": dict(by_name[n].portfolio[i])}}
                 for n, i in listed + extra]
-    lists = {f.name: list(custom[f.name]) if custom and f.name in custom else list(f.portfolio)
+    lists = {f.name: list(custom[f.name]) if f.name in custom else list(f.portfolio)
              for f in families}
     out, depth = [], max(len(v) for v in lists.values())
     for i in range(depth):
@@ -70,10 +114,10 @@ def portfolio_configs(
     return out
 
 
-def search_space(families: list[Family]) -> dict[str, Any]:
+def search_space(families: list[ModelFamily]) -> dict[str, Any]:
     """The conditional Tune space: a choice of family, each with its own hyperparameters."""
     from ray import tune
 
     return {"model": tune.choice(
-        [{"family": f.name, "params": dict(f.search_space)} for f in families]
+        [{"family": f.name, "params": dict(f.search_space())} for f in families]
     )}

@@ -1,78 +1,79 @@
-"""The model-family extension point.
+"""The model-family extension point: :class:`ModelFamily` and :class:`FoldEstimator`.
 
-A *family* (LightGBM, random forest, ...) declares its Tune search space, a short portfolio
-of known-good configurations that are tried before any search (the idea that carries
-AutoGluon's accuracy: strong defaults first), the CPUs one trial wants, and the estimator
-class that fits one fold.
+A *family* (LightGBM, random forest, your own) declares its Tune search space, a short
+portfolio of known-good configurations that are tried before any search (the idea that
+carries AutoGluon's accuracy: strong defaults first), whether a trial can use a GPU, the
+problem types it applies to, and the estimator class that fits one fold. A family is a
+small stateless object; the fit sends it to every trial (pickled by Ray), so trials use the
+families the fit was given, not a global table.
 
-Call order for an estimator, as the bagging loop drives it::
+Call order, as a fit drives a family::
 
-    est = Family.estimator(params, problem, num_threads=1, seed=0, device="cpu")  # stores
-    est.fit(X, y, X_val, y_val, deadline)    # X float32 features, y encoded labels / values
-    est.predict(X)                           # (n, n_classes) probabilities, or (n,) values
+    family.search_space()        # driver, once per fit: {hyperparameter: Tune domain}
+    family.portfolio             # driver: configurations tried before the searcher's
+    family.gpus                  # driver: whether a trial asks Ray for one GPU
+    family.cuda_usable()         # trial, when Ray granted it a GPU: can it compute there?
+    est = family.make_estimator(params, problem, num_threads=1, seed=0, device="cpu")
+    est.fit(X, y, X_val, y_val, deadline)     # per fold, in the trial
+    est.predict(X)               # (n, n_classes) probabilities, or (n,) values
 
-``deadline`` is an absolute ``time.time()``; iterative learners stop adding rounds, trees or
-epochs when they reach it and set ``stopped_early_by_deadline_``.
+``make_estimator`` only stores its arguments. ``X`` is the prepared float32 matrix
+(categorical columns hold codes, NaN is missing; ``problem.categorical`` names them), ``y``
+the encoded labels (class indices or float values), ``X_val``/``y_val`` the fold's held-out
+rows (for early stopping; they may be empty). ``deadline`` is an absolute ``time.time()``: an
+iterative learner stops adding rounds, trees or epochs when it reaches it and sets
+``stopped_early_by_deadline_``. A fitted estimator is pickled into the trial's checkpoint
+and loaded again to predict, possibly on another machine without a GPU.
+
+``raymlx.testing.FamilyTestCase`` checks all of this for any family.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 
-from raymlx.tabular.metrics import BINARY, MULTICLASS
+from raymlx.tabular.problem import PROBLEM_TYPES, Problem
 
 
-@dataclass(frozen=True)
-class Problem:
-    """What a fold estimator needs to know about the task and the feature matrix."""
-
-    problem_type: str
-    n_classes: int
-    n_features: int
-    categorical: dict[int, int] = field(default_factory=dict)  # feature index -> n codes
-
-    @property
-    def is_classification(self) -> bool:
-        return self.problem_type in (BINARY, MULTICLASS)
-
-
-class FoldEstimator:
+class FoldEstimator(ABC):
     """Base class of every family's estimator; handles classes missing from a fold.
 
     A rare class can be absent from one fold's training rows. ``fit`` re-encodes the
     present classes to 0..m-1 (XGBoost insists on it) and ``predict`` expands the
-    probabilities back to all ``n_classes`` columns, zero for the unseen classes.
+    probabilities back to all ``problem.n_classes`` columns, zero for the unseen classes.
+    Subclasses implement :meth:`_fit` and :meth:`_predict` on the re-encoded labels.
     """
 
-    def __init__(
-        self, params: dict[str, Any], problem: Problem, num_threads: int = 1, seed: int = 0,
-        device: str = "cpu",
-    ) -> None:
+    def __init__(self, params: dict[str, Any], problem: Problem, num_threads: int = 1,
+                 seed: int = 0, device: str = "cpu") -> None:
         self.params = params
         self.problem = problem
         self.num_threads = num_threads
         self.seed = seed
         self.device = device  # "cuda" only in a trial that Ray gave a usable GPU
 
-    # subclasses implement these two on the re-encoded labels
-    def _fit(self, X, y, X_val, y_val, deadline: float) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None,
+             y_val: np.ndarray | None, deadline: float) -> None:
+        """Fits on re-encoded labels (classes 0..n_fit_classes-1)."""
 
-    def _predict(self, X) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities over the fit's classes (or P(class 1) for two), or values."""
 
-    def fit(self, X, y, X_val=None, y_val=None, deadline: float | None = None) -> FoldEstimator:
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
+            y_val: np.ndarray | None = None, deadline: float | None = None) -> FoldEstimator:
         self.stopped_early_by_deadline_ = False
         deadline = float("inf") if deadline is None else deadline
         if self.problem.is_classification:
             self.present_classes_, y = np.unique(y, return_inverse=True)
             if y_val is not None:
                 keep = np.isin(y_val, self.present_classes_)
-                X_val = X_val[keep]
+                X_val = X_val[keep] if X_val is not None else None
                 y_val = np.searchsorted(self.present_classes_, y_val[keep])
         self._fit(X, y, X_val, y_val, deadline)
         return self
@@ -82,7 +83,7 @@ class FoldEstimator:
         """Classes present in this fold's training rows (1 for regression)."""
         return len(self.present_classes_) if self.problem.is_classification else 1
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         out = np.asarray(self._predict(X))
         if not self.problem.is_classification:
             return out.reshape(-1).astype(np.float64)
@@ -101,14 +102,44 @@ class FoldEstimator:
         return False
 
 
-@dataclass(frozen=True)
-class Family:
-    """A model family: its estimator, Tune search space, portfolio and resources."""
+class ModelFamily(ABC):
+    """A model family (see the module docstring for the call order).
 
-    name: str
-    estimator: type[FoldEstimator]
-    search_space: dict[str, Any]
-    portfolio: tuple[dict[str, Any], ...]
-    cpus: int = 1
-    gpus: bool = False  # can use one GPU per trial (XGBoost, the torch MLP)
-    applies_to: tuple[str, ...] = ("binary", "multiclass", "regression")
+    Subclasses set ``name`` and ``estimator`` (class attributes will do) and implement
+    :meth:`search_space`; the rest has defaults.
+    """
+
+    #: configurations tried before the searcher's, best first (JSON-able values)
+    portfolio: tuple[dict[str, Any], ...] = ({},)
+    #: a trial of this family can use one GPU (Ray then places it on a GPU node)
+    gpus: bool = False
+    #: the problem types the family can learn
+    applies_to: tuple[str, ...] = PROBLEM_TYPES
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """Identifies the family in configurations, the leaderboard and ``families=``."""
+
+    @property
+    @abstractmethod
+    def estimator(self) -> type[FoldEstimator]:
+        """The :class:`FoldEstimator` subclass that fits one fold."""
+
+    @abstractmethod
+    def search_space(self) -> dict[str, Any]:
+        """``{hyperparameter: Tune domain or constant}`` the searcher explores."""
+
+    def cuda_usable(self) -> bool:
+        """Whether this family's library can compute on the GPU Ray assigned to the
+        calling trial (asked only when Ray assigned one)."""
+        return False
+
+    def make_estimator(self, params: dict[str, Any], problem: Problem, num_threads: int = 1,
+                       seed: int = 0, device: str = "cpu") -> FoldEstimator:
+        """An unfitted estimator for one fold."""
+        return self.estimator(params, problem, num_threads=num_threads, seed=seed,
+                              device=device)
+
+    def __repr__(self) -> str:
+        return f"<model family {self.name!r}>"

@@ -9,9 +9,8 @@ CatBoost wants categorical features as integers or strings, so the preprocessor'
 from __future__ import annotations
 
 import numpy as np
-from ray import tune
 
-from raymlx.tabular.models.base import Family, FoldEstimator
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 
 MAX_ROUNDS = 10_000
 EARLY_STOPPING_ROUNDS = 50
@@ -67,14 +66,20 @@ class CatBoostEstimator(FoldEstimator):
         return self.model_.predict(pool)
 
 
-FAMILY = Family(
-    name="catboost",
-    estimator=CatBoostEstimator,
-    search_space={
-        "learning_rate": tune.loguniform(0.02, 0.2),
-        "depth": tune.randint(4, 9),
-        "l2_leaf_reg": tune.loguniform(1.0, 10.0),
-        "one_hot_max_size": tune.choice([2, 10]),
-    },
-    portfolio=({"learning_rate": 0.08},),
-)
+class CatBoost(ModelFamily):
+    name = "catboost"
+    estimator = CatBoostEstimator
+    portfolio = ({"learning_rate": 0.08},)
+
+    def search_space(self) -> dict:
+        from ray import tune
+
+        return {
+            "learning_rate": tune.loguniform(0.02, 0.2),
+            "depth": tune.randint(4, 9),
+            "l2_leaf_reg": tune.loguniform(1.0, 10.0),
+            "one_hot_max_size": tune.choice([2, 10]),
+        }
+
+
+FAMILY = CatBoost()

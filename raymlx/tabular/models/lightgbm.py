@@ -3,9 +3,7 @@ callback that ends boosting at the trial's deadline."""
 
 from __future__ import annotations
 
-from ray import tune
-
-from raymlx.tabular.models.base import Family, FoldEstimator
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 
 MAX_ROUNDS = 10_000
 EARLY_STOPPING_ROUNDS = 50
@@ -49,23 +47,29 @@ class LightGBMEstimator(FoldEstimator):
         return self.booster_.predict(X, num_iteration=best)
 
 
-FAMILY = Family(
-    name="lightgbm",
-    estimator=LightGBMEstimator,
-    search_space={
-        "learning_rate": tune.loguniform(0.01, 0.2),
-        "num_leaves": tune.lograndint(8, 256),
-        "min_data_in_leaf": tune.lograndint(2, 100),
-        "feature_fraction": tune.uniform(0.4, 1.0),
-        "bagging_fraction": tune.uniform(0.5, 1.0),
-        "bagging_freq": tune.choice([0, 1]),
-        "lambda_l2": tune.loguniform(1e-3, 10.0),
-        "extra_trees": tune.choice([False, True]),
-    },
-    portfolio=(
+class LightGBM(ModelFamily):
+    name = "lightgbm"
+    estimator = LightGBMEstimator
+    portfolio = (
         {"learning_rate": 0.05},
         {"learning_rate": 0.03, "num_leaves": 128, "feature_fraction": 0.9,
          "min_data_in_leaf": 3},
         {"learning_rate": 0.05, "extra_trees": True},
-    ),
-)
+    )
+
+    def search_space(self) -> dict:
+        from ray import tune
+
+        return {
+            "learning_rate": tune.loguniform(0.01, 0.2),
+            "num_leaves": tune.lograndint(8, 256),
+            "min_data_in_leaf": tune.lograndint(2, 100),
+            "feature_fraction": tune.uniform(0.4, 1.0),
+            "bagging_fraction": tune.uniform(0.5, 1.0),
+            "bagging_freq": tune.choice([0, 1]),
+            "lambda_l2": tune.loguniform(1e-3, 10.0),
+            "extra_trees": tune.choice([False, True]),
+        }
+
+
+FAMILY = LightGBM()

@@ -3,7 +3,7 @@
 Inputs are the dense, scaled one-hot features of :mod:`raymlx.tabular.models.encoding`; regression
 targets are standardised. Training is Adam with decoupled weight decay, mini-batches, and
 early stopping on the held-out fold's loss (the best epoch's weights are kept); it stops at
-the trial's deadline too.
+the trial's deadline too, and trains on CUDA when Ray gave the trial a GPU that torch sees.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from ray import tune
 
-from raymlx.tabular.models.base import Family, FoldEstimator
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 from raymlx.tabular.models.encoding import dense_encoder
 
 PATIENCE = 8
@@ -104,21 +103,35 @@ class MLPEstimator(FoldEstimator):
         return out[:, 0].numpy() * self.y_std_ + self.y_mean_
 
 
-FAMILY = Family(
-    name="mlp",
-    estimator=MLPEstimator,
-    search_space={
-        "width": tune.choice([64, 128, 256, 512]),
-        "depth": tune.randint(1, 5),
-        "dropout": tune.uniform(0.0, 0.5),
-        "lr": tune.loguniform(1e-4, 1e-2),
-        "weight_decay": tune.loguniform(1e-6, 1e-2),
-        "batch_size": tune.choice([128, 256, 512]),
-        "activation": tune.choice(["relu", "gelu", "silu"]),
-    },
-    portfolio=(
+class MLP(ModelFamily):
+    name = "mlp"
+    estimator = MLPEstimator
+    gpus = True
+    portfolio = (
         {"width": 128, "depth": 2, "dropout": 0.1, "lr": 1e-3},
         {"width": 256, "depth": 3, "dropout": 0.2, "lr": 3e-4, "activation": "gelu"},
-    ),
-    gpus=True,
-)
+    )
+
+    def search_space(self) -> dict:
+        from ray import tune
+
+        return {
+            "width": tune.choice([64, 128, 256, 512]),
+            "depth": tune.randint(1, 5),
+            "dropout": tune.uniform(0.0, 0.5),
+            "lr": tune.loguniform(1e-4, 1e-2),
+            "weight_decay": tune.loguniform(1e-6, 1e-2),
+            "batch_size": tune.choice([128, 256, 512]),
+            "activation": tune.choice(["relu", "gelu", "silu"]),
+        }
+
+    def cuda_usable(self) -> bool:
+        try:
+            import torch
+
+            return torch.cuda.is_available() and torch.cuda.device_count() > 0
+        except Exception:  # torch missing or broken: no CUDA here
+            return False
+
+
+FAMILY = MLP()

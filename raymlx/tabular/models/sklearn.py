@@ -8,7 +8,6 @@ one-hot inputs from :mod:`raymlx.tabular.models.encoding`.
 
 from __future__ import annotations
 
-from ray import tune
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
@@ -19,7 +18,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 
-from raymlx.tabular.models.base import Family, FoldEstimator
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 from raymlx.tabular.models.encoding import dense_encoder
 
 TREES_PER_CHUNK = 50
@@ -85,47 +84,66 @@ class LinearEstimator(_SklearnEstimator):
             model = Ridge(alpha=float(self.params.get("alpha", 1.0)))
         self.model_ = make_pipeline(dense_encoder(self.problem), model).fit(X, y)
 
-_FOREST_SPACE = {
-    "n_estimators": tune.choice([100, 200, 300]),
-    "max_features": tune.choice(["auto", "sqrt", 0.5, 0.8, 1.0]),
-    "min_samples_leaf": tune.lograndint(1, 20),
-    "criterion": tune.choice(["gini", "entropy"]),
-}
+def _forest_space() -> dict:
+    from ray import tune
 
-RANDOM_FOREST = Family(
-    name="random_forest",
-    estimator=RandomForestEstimator,
-    search_space=_FOREST_SPACE,
-    portfolio=(
+    return {
+        "n_estimators": tune.choice([100, 200, 300]),
+        "max_features": tune.choice(["auto", "sqrt", 0.5, 0.8, 1.0]),
+        "min_samples_leaf": tune.lograndint(1, 20),
+        "criterion": tune.choice(["gini", "entropy"]),
+    }
+
+
+class RandomForest(ModelFamily):
+    name = "random_forest"
+    estimator = RandomForestEstimator
+    portfolio = (
         {"n_estimators": 200, "max_features": "auto", "min_samples_leaf": 2},
         {"n_estimators": 200, "max_features": 0.5, "min_samples_leaf": 5},
-    ),
-)
+    )
 
-EXTRA_TREES = Family(
-    name="extra_trees",
-    estimator=ExtraTreesEstimator,
-    search_space=_FOREST_SPACE,
-    portfolio=(
+    def search_space(self) -> dict:
+        return _forest_space()
+
+
+class ExtraTrees(ModelFamily):
+    name = "extra_trees"
+    estimator = ExtraTreesEstimator
+    portfolio = (
         {"n_estimators": 200, "max_features": "auto", "min_samples_leaf": 2},
         {"n_estimators": 200, "max_features": 0.8, "min_samples_leaf": 5},
-    ),
-)
+    )
 
-KNN = Family(
-    name="knn",
-    estimator=KNNEstimator,
-    search_space={
-        "n_neighbors": tune.lograndint(2, 100),
-        "weights": tune.choice(["uniform", "distance"]),
-        "p": tune.choice([1, 2]),
-    },
-    portfolio=({"n_neighbors": 10, "weights": "distance", "p": 2},),
-)
+    def search_space(self) -> dict:
+        return _forest_space()
 
-LINEAR = Family(
-    name="linear",
-    estimator=LinearEstimator,
-    search_space={"C": tune.loguniform(1e-3, 1e2), "alpha": tune.loguniform(1e-3, 1e3)},
-    portfolio=({"C": 1.0, "alpha": 1.0},),
-)
+
+class KNearestNeighbors(ModelFamily):
+    name = "knn"
+    estimator = KNNEstimator
+    portfolio = ({"n_neighbors": 10, "weights": "distance", "p": 2},)
+
+    def search_space(self) -> dict:
+        from ray import tune
+
+        return {
+            "n_neighbors": tune.lograndint(2, 100),
+            "weights": tune.choice(["uniform", "distance"]),
+            "p": tune.choice([1, 2]),
+        }
+
+
+class Linear(ModelFamily):
+    name = "linear"
+    estimator = LinearEstimator
+    portfolio = ({"C": 1.0, "alpha": 1.0},)
+
+    def search_space(self) -> dict:
+        from ray import tune
+
+        return {"C": tune.loguniform(1e-3, 1e2), "alpha": tune.loguniform(1e-3, 1e3)}
+
+
+RANDOM_FOREST, EXTRA_TREES = RandomForest(), ExtraTrees()
+KNN, LINEAR = KNearestNeighbors(), Linear()

@@ -1,12 +1,14 @@
 """XGBoost family: histogram trees with native categorical features, early stopping on the
-held-out fold, and a training callback that ends boosting at the trial's deadline."""
+held-out fold, a training callback that ends boosting at the trial's deadline, and CUDA
+when Ray gave the trial a GPU that XGBoost's build can use."""
 
 from __future__ import annotations
 
-import numpy as np
-from ray import tune
+from pathlib import Path
 
-from raymlx.tabular.models.base import Family, FoldEstimator
+import numpy as np
+
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 
 MAX_ROUNDS = 10_000
 EARLY_STOPPING_ROUNDS = 50
@@ -53,20 +55,37 @@ class XGBoostEstimator(FoldEstimator):
         return np.asarray(self.booster_.inplace_predict(X, iteration_range=limit))
 
 
-FAMILY = Family(
-    name="xgboost",
-    estimator=XGBoostEstimator,
-    search_space={
-        "eta": tune.loguniform(0.01, 0.2),
-        "max_depth": tune.randint(3, 11),
-        "min_child_weight": tune.loguniform(0.5, 20.0),
-        "subsample": tune.uniform(0.5, 1.0),
-        "colsample_bytree": tune.uniform(0.4, 1.0),
-        "lambda": tune.loguniform(1e-2, 10.0),
-    },
-    gpus=True,
-    portfolio=(
+class XGBoost(ModelFamily):
+    name = "xgboost"
+    estimator = XGBoostEstimator
+    gpus = True
+    portfolio = (
         {"eta": 0.1, "max_depth": 6},
         {"eta": 0.05, "max_depth": 8, "colsample_bytree": 0.7, "min_child_weight": 2.0},
-    ),
-)
+    )
+
+    def search_space(self) -> dict:
+        from ray import tune
+
+        return {
+            "eta": tune.loguniform(0.01, 0.2),
+            "max_depth": tune.randint(3, 11),
+            "min_child_weight": tune.loguniform(0.5, 20.0),
+            "subsample": tune.uniform(0.5, 1.0),
+            "colsample_bytree": tune.uniform(0.4, 1.0),
+            "lambda": tune.loguniform(1e-2, 10.0),
+        }
+
+    def cuda_usable(self) -> bool:
+        """XGBoost computes on CUDA when its build has CUDA and an NVIDIA device is
+        present; whether torch sees one does not matter to it."""
+        try:
+            import xgboost
+
+            return bool(xgboost.build_info().get("USE_CUDA")) and any(
+                Path("/dev").glob("nvidia[0-9]*"))
+        except Exception:  # the library is missing or broken: no CUDA here
+            return False
+
+
+FAMILY = XGBoost()

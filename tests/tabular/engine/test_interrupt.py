@@ -69,6 +69,7 @@ def _wait_then_ctrl_c_the_driver(config):
     return {"score": 1.0}
 
 
+@pytest.mark.timing
 def test_ctrl_c_stops_a_tune_experiment_and_frees_its_resources(ray_session, tmp_path):
     import ray
     from ray import tune

@@ -9,8 +9,8 @@ import pytest
 
 from raymlx._internal.ray_session import _check_reachable
 from raymlx.errors import InputError
-from raymlx.tabular.automl import _drop_layers_above, _same_config
 from raymlx.tabular.engine.ledger import LEDGER_FILE, read_ledger, reset_phase, trial_index
+from raymlx.tabular.engine.resume import drop_layers_above, same_config
 
 
 def _line(phase, trial_id, experiment, index):
@@ -32,7 +32,7 @@ def test_entries_come_back_in_creation_order_run_by_run(tmp_path):
 def test_a_reset_phase_starts_again_empty_and_later_entries_count(tmp_path):
     (tmp_path / LEDGER_FILE).write_text(_line("L2", "old", "L2", 1) + "\n")
     ledger = read_ledger(tmp_path)
-    _drop_layers_above(ledger, 1, tmp_path)  # layer 1 trained new models
+    drop_layers_above(ledger, 1, tmp_path)  # layer 1 trained new models
     assert "L2" not in ledger
     with open(tmp_path / LEDGER_FILE, "a") as fh:
         fh.write(_line("L2", "new", "L2-resumed-1", 1) + "\n")
@@ -47,9 +47,9 @@ def test_trial_folder_names_give_the_creation_counter():
 
 
 def test_configs_compare_as_the_ledger_stores_them():
-    assert _same_config({"family": "knn", "params": {"p": (1, 2)}},
+    assert same_config({"family": "knn", "params": {"p": (1, 2)}},
                         {"params": {"p": [1, 2]}, "family": "knn"})
-    assert not _same_config({"family": "knn", "params": {"p": 1}},
+    assert not same_config({"family": "knn", "params": {"p": 1}},
                             {"family": "knn", "params": {"p": 2}})
 
 

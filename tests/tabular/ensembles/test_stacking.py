@@ -10,7 +10,6 @@ import ray
 from sklearn.metrics import roc_auc_score
 
 from raymlx import AutoML, InputError
-from raymlx.tabular.engine.search import ModelRecord
 from raymlx.tabular.ensembles.bagging import assign_repeated_folds, predict_bag
 from raymlx.tabular.ensembles.stacking import (
     MIN_HOLDOUT_ROWS,
@@ -22,6 +21,9 @@ from raymlx.tabular.ensembles.stacking import (
     stack_width,
 )
 from raymlx.tabular.metrics import get_metric
+from raymlx.tabular.predictor import ModelRecord, ModelSet
+from raymlx.tabular.problem import Problem
+from raymlx.tabular.settings import resolve_settings
 from tests.conftest import make_binary_frame
 
 
@@ -84,7 +86,7 @@ def test_a_stacking_layer_reads_out_of_fold_predictions_never_in_fold(stacked):
     level2 = board[board.stack_level == 2]
     assert set(level2.model) == {"knn_1_L2", "lightgbm_1_L2", "weighted_ensemble_L2"}
     assert aml.best_model_ == "weighted_ensemble_L2"
-    y = aml.task_.encode(frame["target"])
+    y = aml.problem_.encode(frame["target"])
     fold = assign_repeated_folds(y, 4, True, 0, 1)[0]
     X = aml.preprocessor_.transform(frame)
     refs = ray.get(aml.oof_store_.refs.remote())
@@ -150,13 +152,11 @@ def _holdout_case(ray_session, l1_pred, top_pred):
                                weights={"lin_1": 1.0}))
     records.append(ModelRecord(name="weighted_ensemble_L2", family="ensemble", config={},
                                weights={"lin_1_L2": 1.0}, stack_level=2))
-    from raymlx.tabular.data import Task
-    from raymlx.tabular.predictor import ModelSet
+    from raymlx.tabular.engine.final_model import choose_final
 
-    models = ModelSet(Task("t", "binary", "roc_auc", ["a", "b"]), records)
-    return AutoML(label="t")._choose_final(models, ["weighted_ensemble",
-                                                    "weighted_ensemble_L2"],
-                                           store, np.array([0, 0, 1, 1]))
+    models = ModelSet(Problem("binary", ("a", "b"), label="t", metric="roc_auc"), records)
+    return choose_final(models, ["weighted_ensemble", "weighted_ensemble_L2"], store,
+                        np.array([0, 0, 1, 1]))
 
 
 GOOD = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])  # AUC 1.0
@@ -178,6 +178,7 @@ def test_dynamic_stacking_keeps_the_stack_only_when_it_wins_on_the_holdout(ray_s
     assert keep_stack(2.0, 1.9, rmse) and not keep_stack(2.0, 2.0, rmse)
 
 
+@pytest.mark.timing
 def test_best_quality_stacks_checks_on_a_holdout_and_keeps_its_time_limit(ray_session,
                                                                           tmp_path):
     frame = make_binary_frame(n=600, seed=7)
@@ -186,13 +187,15 @@ def test_best_quality_stacks_checks_on_a_holdout_and_keeps_its_time_limit(ray_se
                  verbosity=0).fit(frame)
     elapsed = time.time() - t0
     assert aml.fit_time_s_ <= 40 and elapsed <= 40 + 15, elapsed  # + Ray's start-up
-    assert aml.num_folds == 8 and aml.num_stack_levels == 1 and aml.num_bag_sets == 2
+    settings = aml.settings_  # what the preset chose
+    assert settings.num_folds == 8 and settings.num_stack_levels == 1
+    assert settings.num_bag_sets == 2 and aml.num_folds is None  # the argument is unchanged
     report = aml.stacking_
     assert report["holdout_rows"] == 67 and report["levels_trained"] == 2, report
     scores = report["holdout_scores"]
     assert set(scores) == {"weighted_ensemble", "weighted_ensemble_L2"}, report
     # the trials' stored holdout predictions score the same as predicting the rows anew
-    held = frame.iloc[np.flatnonzero(holdout_rows(aml.task_.encode(frame["target"]), True,
+    held = frame.iloc[np.flatnonzero(holdout_rows(aml.problem_.encode(frame["target"]), True,
                                                   0))]
     for name, value in scores.items():
         assert aml.score(held, model=name) == pytest.approx(value, abs=1e-9)
@@ -205,13 +208,17 @@ def test_best_quality_stacks_checks_on_a_holdout_and_keeps_its_time_limit(ray_se
     assert (board.stack_level == 2).any() and board.score_test.notna().any()
 
 
+def _settings(**kwargs):
+    return resolve_settings(AutoML(label="y", **kwargs).get_params())
+
+
 def test_presets_fill_only_what_is_left_unset():
-    fast = AutoML(label="y", presets="fast")
-    assert (fast.num_folds, fast.num_stack_levels, fast.families) == (
+    fast = _settings(presets="fast")
+    assert (fast.num_folds, fast.num_stack_levels, [f.name for f in fast.families]) == (
         3, 0, ["lightgbm", "xgboost", "linear"])
-    best = AutoML(label="y", presets="best_quality", num_folds=4, num_stack_levels=2)
+    best = _settings(presets="best_quality", num_folds=4, num_stack_levels=2)
     assert (best.num_folds, best.num_stack_levels, best.dynamic_stacking) == (4, 2, True)
-    plain = AutoML(label="y")
+    plain = _settings()
     assert (plain.num_folds, plain.num_stack_levels, plain.num_bag_sets) == (5, 0, 1)
 
 
@@ -223,4 +230,4 @@ def test_presets_fill_only_what_is_left_unset():
 ])
 def test_bad_stacking_arguments_are_one_line_errors(kwargs, message):
     with pytest.raises(InputError, match=message):
-        AutoML(label="y", **kwargs)
+        _settings(**kwargs)

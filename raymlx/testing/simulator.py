@@ -130,8 +130,8 @@ class Simulation:
         if chosen is not None and chosen.status in (PAUSED, PENDING):
             chosen.status = PENDING
         for trial in self.trials:
-            running = sum(t.status == RUNNING for t in self.trials)
-            if trial.status == PENDING and running < self.workers:
+            busy = sum(t.status == RUNNING for t in self.trials)
+            if trial.status == PENDING and busy < self.workers:
                 self._start(trial)
         running = [t for t in self.trials if t.status == RUNNING]
         if not running:

@@ -1,0 +1,175 @@
+"""Turning a table's columns into features: :class:`TablePreprocessor`.
+
+It learns on the training frame how to turn each column into float32 features (numeric,
+numbers stored as text, boolean, categorical as frequency-ranked codes, datetime parts),
+drops what cannot help (empty and constant columns, row numbers, identifiers), and applies
+the same mapping at predict time; unseen or missing categories become NaN, which every
+model family handles.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from raymlx.errors import InputError
+from raymlx.tabular.data import is_integer_valued
+
+log = logging.getLogger("raymlx")
+
+MAX_CATEGORIES = 1000  # categories rarer than the top 1000 are treated as missing
+
+
+@dataclass
+class _Column:
+    name: str
+    kind: str  # "numeric", "bool", "category", "datetime"
+    categories: list = field(default_factory=list)  # a category's, most frequent first
+    parts: list = field(default_factory=list)  # a datetime's: year, month, ...
+
+
+_DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
+
+
+class TablePreprocessor:
+    """Learns per-column feature mappings on the training frame and applies them at predict.
+
+    ``transform`` returns a float32 matrix; ``feature_names_`` names its columns and
+    ``categorical_`` maps the index of each categorical feature to its number of codes.
+    """
+
+    def __init__(self, max_categories: int = MAX_CATEGORIES) -> None:
+        self.max_categories = max_categories
+
+    def fit(self, X: pd.DataFrame) -> TablePreprocessor:
+        self.columns_: list[_Column] = []
+        self.input_columns_ = list(X.columns)
+        self.dropped_: dict[str, str] = {}
+        n = len(X)
+        for name in X.columns:
+            col = X[name]
+            plan = self._plan(name, col, n)
+            if isinstance(plan, str):
+                self.dropped_[name] = plan
+                log.info("dropped column %r: %s", name, plan)
+            else:
+                self.columns_.append(plan)
+        if not self.columns_:
+            raise InputError(
+                "no usable feature columns remain after dropping: "
+                + "; ".join(f"{k} ({v})" for k, v in self.dropped_.items())
+            )
+        self.feature_names_: list[str] = []
+        self.categorical_: dict[int, int] = {}
+        for c in self.columns_:
+            if c.kind == "datetime":
+                self.feature_names_ += [f"{c.name}.{p}" for p in c.parts] + [f"{c.name}.days"]
+            else:
+                if c.kind == "category":
+                    self.categorical_[len(self.feature_names_)] = len(c.categories)
+                self.feature_names_.append(c.name)
+        return self
+
+    def _plan(self, name: str, col: pd.Series, n: int) -> _Column | str:
+        non_null = col.dropna()
+        if non_null.empty:
+            return "all values are missing"
+        if non_null.nunique() == 1 and col.isna().sum() == 0:
+            return "it holds a single value"
+        if pd.api.types.is_bool_dtype(col):
+            return _Column(name, "bool")
+        if pd.api.types.is_datetime64_any_dtype(col):
+            return self._datetime_plan(name, pd.to_datetime(col))
+        if pd.api.types.is_numeric_dtype(col):
+            if n >= 50 and _is_row_index(col):
+                return "it numbers the rows (an identifier)"
+            return _Column(name, "numeric")
+        # strings, pandas category, mixed objects
+        as_text = non_null.astype(str)
+        numeric = pd.to_numeric(as_text.str.strip(), errors="coerce")
+        if numeric.notna().mean() >= 0.95 and not isinstance(col.dtype, pd.CategoricalDtype):
+            return _Column(name, "numeric")
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            dates = _parse_dates(as_text.iloc[:500])
+            if dates is not None and dates.notna().mean() >= 0.95:
+                return self._datetime_plan(name, _parse_dates(col.astype("string")))
+        if n >= 50 and as_text.nunique() == n:
+            return "every row has its own value (an identifier)"
+        counts = as_text.value_counts(sort=True)
+        cats = counts.index[: self.max_categories].tolist()
+        return _Column(name, "category", categories=cats)
+
+    @staticmethod
+    def _datetime_plan(name: str, parsed: pd.Series) -> _Column:
+        parts = [p for p in _DATE_PARTS if p != "hour"]
+        if parsed.dt.hour.fillna(0).any():
+            parts.append("hour")
+        return _Column(name, "datetime", parts=parts)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The float32 feature matrix for ``X`` (which must hold every training column).
+
+        The matrix is allocated once and filled column by column, so the driver's transient
+        memory is one column's conversion, not a float64 copy of the whole table."""
+        missing = [c.name for c in self.columns_ if c.name not in X.columns]
+        if missing:
+            raise InputError(f"the data lacks columns the model was trained on: {missing}")
+        widths = [len(c.parts) + 1 if c.kind == "datetime" else 1 for c in self.columns_]
+        out = np.empty((len(X), sum(widths)), dtype=np.float32)
+        pos = 0
+        for c, width in zip(self.columns_, widths):
+            col = X[c.name]
+            if c.kind == "numeric":
+                if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                    v = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                else:
+                    v = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
+                    v = v.to_numpy(dtype=np.float64, na_value=np.nan)
+                if np.isinf(v).any():
+                    raise InputError(f"column {c.name!r} has infinite values")
+                block = v
+            elif c.kind == "bool":
+                v = col.map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0})
+                block = pd.to_numeric(v, errors="coerce").to_numpy(np.float64)
+            elif c.kind == "category":
+                # codes rank categories by training frequency; unseen, rare (beyond the top
+                # max_categories) and missing values are all NaN, which models treat as missing
+                # (matched as pandas strings: no Python object per row, which the driver's
+                # allocator would keep after a million-row table)
+                codes = pd.Index(list(c.categories), dtype="string").get_indexer(
+                    col.astype("string")).astype(np.float64)
+                codes[codes < 0] = np.nan
+                block = codes
+            else:
+                d = _parse_dates(col.astype("string")) if not pd.api.types.is_datetime64_any_dtype(
+                    col) else pd.to_datetime(col)
+                if d is None:  # no value here looks like a date: all missing
+                    d = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+                parts = [getattr(d.dt, p).astype("float64").to_numpy() for p in c.parts]
+                days = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+                parts.append(days.astype("float64").to_numpy())
+                block = np.column_stack(parts)
+            out[:, pos:pos + width] = block.reshape(len(X), width)
+            pos += width
+        return out
+
+
+def _is_row_index(col: pd.Series) -> bool:
+    if not is_integer_valued(col) or col.isna().any():
+        return False
+    v = np.sort(col.to_numpy(dtype=np.float64))
+    return bool(len(v) > 1 and np.all(np.diff(v) == 1))
+
+
+def _parse_dates(text: pd.Series) -> pd.Series | None:
+    """Dates parsed from strings, or None when they do not look like dates."""
+    sample = text.dropna()
+    if sample.empty or sample.str.fullmatch(r"[-+]?\d+(\.\d+)?").all():
+        return None
+    try:
+        return pd.to_datetime(text, errors="coerce", format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        return None
