@@ -23,14 +23,16 @@ from sklearn.base import BaseEstimator
 
 from raymlx import __version__
 from raymlx.errors import InputError
+from raymlx.tabular.batch_predict import score_dataset
 from raymlx.tabular.data import check_frame, load_table, split_label
 from raymlx.tabular.explain import permutation_importances, plot_importances
 from raymlx.tabular.metrics import get_metric
-from raymlx.tabular.persistence import load_folder, save_folder
-from raymlx.tabular.predictor import ModelRecord, ModelSet
+from raymlx.tabular.persistence import load_predictor, save_predictor
 from raymlx.tabular.settings import FitSettings, resolve_settings
+from raymlx.tabular.sources import is_dataset
 
 if TYPE_CHECKING:
+    import ray.data
     from ray.tune.schedulers import TrialScheduler
     from ray.tune.search import Searcher
 
@@ -164,8 +166,9 @@ class AutoML(BaseEstimator):
         self.verbosity = verbosity
 
     # ------------------------------------------------------------------ fit
-    def fit(self, train: pd.DataFrame | str | Path) -> AutoML:
-        """Searches and ensembles models on ``train`` (a DataFrame or a CSV/Parquet path).
+    def fit(self, train: Any) -> AutoML:
+        """Searches and ensembles models on ``train``: a DataFrame, a CSV/Parquet path, a
+        folder, glob or list of such files, or a ``ray.data.Dataset`` (read into memory).
 
         The fit's folder (``experiment_path_``, under ``path``) keeps its inputs and a
         ledger of finished trials as it goes: after an interruption (Ctrl-C, a killed
@@ -261,24 +264,49 @@ class AutoML(BaseEstimator):
         check_frame(df, what)
         return df, self.preprocessor_.transform(df)
 
-    def predict(self, data: pd.DataFrame | str | Path, model: str | None = None) -> pd.Series:
-        """Predicted labels (classification) or values (regression), one per row."""
-        df, X = self._features(data, "prediction data")
-        out = self.models_.predict(X, model or self.best_model_)
-        if self.problem_.is_classification:
-            out = self.problem_.decode(out.argmax(axis=1))
-        return pd.Series(out, index=df.index, name=self.problem_.label)
-
-    def predict_proba(self, data: pd.DataFrame | str | Path,
-                      model: str | None = None) -> pd.DataFrame:
-        """Class probabilities, one column per class label."""
+    def _predict_frame(self, df: pd.DataFrame, model: str | None,
+                       what: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels (or values) and, for classification, the probabilities, for a frame."""
         self._fitted()
+        check_frame(df, what)
+        out = self.models_.predict(self.preprocessor_.transform(df), model or self.best_model_)
+        if self.problem_.is_classification:
+            return self.problem_.decode(out.argmax(axis=1)), out
+        return out, None
+
+    def _is_dataset(self, data: Any, keep_columns: list[str] | None) -> bool:
+        self._fitted()
+        if is_dataset(data):
+            return True
+        if keep_columns is not None:
+            raise InputError("keep_columns is for a ray.data.Dataset; the predictions for a "
+                             "table keep its index")
+        return False
+
+    def predict(self, data: Any, model: str | None = None,
+                keep_columns: list[str] | None = None) -> pd.Series | ray.data.Dataset:
+        """Predicted labels (classification) or values (regression), one per row, as a
+        Series; for a ``ray.data.Dataset``, a lazy Dataset of the ``keep_columns`` and a
+        ``prediction`` column, scored on the cluster (:mod:`~raymlx.tabular.batch_predict`)."""
+        if self._is_dataset(data, keep_columns):
+            return score_dataset(self, data, model, False, keep_columns)
+        df = load_table(data, "prediction data")
+        labels, _ = self._predict_frame(df, model, "prediction data")
+        return pd.Series(labels, index=df.index, name=self.problem_.label)
+
+    def predict_proba(self, data: Any, model: str | None = None,
+                      keep_columns: list[str] | None = None) -> pd.DataFrame | ray.data.Dataset:
+        """Class probabilities, one column per class label (for a ``ray.data.Dataset``, a
+        lazy Dataset whose probability columns are named by ``str`` of the class)."""
+        dataset = self._is_dataset(data, keep_columns)
         if not self.problem_.is_classification:
             raise InputError("predict_proba is for classification; this is a regression "
                              "predictor, use predict()")
-        df, X = self._features(data, "prediction data")
-        out = self.models_.predict(X, model or self.best_model_)
-        return pd.DataFrame(out, index=df.index, columns=list(self.problem_.classes))
+        if dataset:
+            return score_dataset(self, data, model, True, keep_columns)
+        df = load_table(data, "prediction data")
+        _, proba = self._predict_frame(df, model, "prediction data")
+        return pd.DataFrame(proba, index=df.index, columns=list(self.problem_.classes))
 
     def _labelled(self, data, what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         df, X = self._features(data, what)
@@ -340,37 +368,14 @@ class AutoML(BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Writes a self-contained predictor folder (atomically); returns its path."""
         self._fitted()
-        records = []
-        files: dict[str, str] = {}
-        for rec in self.models_.records.values():
-            copy = ModelRecord(**{**rec.__dict__})
-            if rec.ok and not rec.weights and rec.models_path is not None:
-                files[rec.name] = rec.models_path
-                copy.models_path = f"models/{rec.name}/fold_models.pkl"
-            records.append(copy)
-        state = {"version": __version__, "label": self.problem_.label,
-                 "problem": self.problem_, "preprocessor": self.preprocessor_,
-                 "records": records, "best_model": self.best_model_,
-                 "stacking": self.stacking_, "params": self.get_params(),
-                 "cluster_report": self.cluster_report_, "fit_time_s": self.fit_time_s_}
-        folder = save_folder(path, state, files, __version__)
+        folder = save_predictor(self, path, __version__)
         log.info("saved the predictor to %s", folder)
         return folder
 
     @classmethod
     def load(cls, path: str | Path) -> AutoML:
         """A predictor saved by :meth:`save`, checked against its manifest."""
-        state, folder = load_folder(path)
-        aml = cls(**state["params"])
-        for rec in state["records"]:
-            if rec.models_path:
-                rec.models_path = str(folder / rec.models_path)
-        aml.problem_, aml.preprocessor_ = state["problem"], state["preprocessor"]
-        aml.models_ = ModelSet(aml.problem_, state["records"])
-        aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
-        aml.stacking_ = state.get("stacking", {})
-        aml.cluster_report_ = state.get("cluster_report", {})
-        return aml
+        return load_predictor(cls, path)
 
     def __getstate__(self) -> dict[str, Any]:
         """A pickled AutoML leaves out the fit's store actor (a live Ray handle); its

@@ -58,8 +58,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     pred = sub.add_parser("predict", help="predict with a saved predictor")
     pred.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
-    pred.add_argument("data", help="table to predict (CSV or Parquet)")
-    pred.add_argument("--output", required=True, help="CSV file for the predictions")
+    pred.add_argument("data", help="table to predict: a CSV or Parquet file, a folder or a "
+                                   "quoted glob of them, e.g. 'data/*.parquet'")
+    pred.add_argument("--output", required=True,
+                      help="a .csv file (scored in this process), or a new folder for Parquet "
+                           "shards (scored on the Ray cluster, with a progress bar)")
+    pred.add_argument("--keep-columns", default=None,
+                      help="comma-separated input columns to copy beside the predictions "
+                           "(Parquet output), e.g. an id")
     pred.add_argument("--model", default=None, help="a model of the leaderboard (default: best)")
 
     board = sub.add_parser("leaderboard", help="show a saved predictor's leaderboard")
@@ -115,10 +121,26 @@ def _predict(args) -> None:
     from raymlx.tabular.automl import AutoML
 
     aml = AutoML.load(args.predictor)
+    keep = args.keep_columns.split(",") if args.keep_columns else None
+    if not args.output.lower().endswith((".csv", ".tsv")):
+        from raymlx.tabular.batch_predict import write_predictions
+
+        written = write_predictions(aml, args.data, args.output, args.model, keep)
+        if written is None:
+            print(f"wrote the predictions to {args.output}")
+        else:
+            rows, files = written
+            print(f"wrote {rows} predictions in {files} Parquet file{'s' * (files != 1)} "
+                  f"to {args.output}")
+        return
+    if keep:
+        raise InputError("--keep-columns is for Parquet output; give --output a folder")
     pred = aml.predict(args.data, model=args.model)
+    proba = aml.predict_proba(args.data, model=args.model) \
+        if aml.problem_.is_classification else None
+    assert isinstance(pred, pd.Series) and isinstance(proba, (pd.DataFrame, type(None)))
     out = pd.DataFrame({"prediction": pred.to_numpy()}, index=pred.index)
-    if aml.problem_.is_classification:
-        proba = aml.predict_proba(args.data, model=args.model)
+    if proba is not None:
         out = pd.concat([out, proba.set_axis([str(c) for c in proba.columns], axis=1)], axis=1)
     Path(args.output).expanduser().parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.output, index=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,20 +23,24 @@ from raymlx.tabular.problem import (
     REGRESSION,
     label_values,
 )
+from raymlx.tabular.sources import is_many, load_many
 
 log = logging.getLogger("raymlx")
 
 MULTICLASS_MAX_INT_CLASSES = 20
 
 
-def load_table(data: pd.DataFrame | str | Path, what: str = "table") -> pd.DataFrame:
-    """A DataFrame, or the CSV / TSV / Parquet file at a path, as a DataFrame."""
+def load_table(data: Any, what: str = "table") -> pd.DataFrame:
+    """A DataFrame; the CSV / TSV / Parquet file at a path; or a folder, glob, list of
+    paths or ``ray.data.Dataset`` (:mod:`raymlx.tabular.sources`), as one DataFrame."""
     if isinstance(data, pd.DataFrame):
         return data
+    if is_many(data):
+        return load_many(data, what)
     if not isinstance(data, (str, Path)):
         raise InputError(
-            f"the {what} must be a pandas DataFrame or a path to a CSV or Parquet file, "
-            f"not {type(data).__name__}"
+            f"the {what} must be a pandas DataFrame, a ray.data.Dataset, or a path, folder, "
+            f"glob or list of paths of CSV or Parquet files, not {type(data).__name__}"
         )
     path = Path(data).expanduser()
     if not path.is_file():

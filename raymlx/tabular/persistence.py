@@ -31,6 +31,7 @@ import cloudpickle
 
 from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError, LoadError
+from raymlx.tabular.predictor import ModelRecord, ModelSet
 
 FORMAT = "raymlx-predictor"
 FORMAT_VERSION = 2
@@ -124,3 +125,37 @@ def upgrade_state(state: dict[str, Any], format_version: int) -> dict[str, Any]:
         state["problem"] = state.pop("task").with_features(len(pre.feature_names_),
                                                            dict(pre.categorical_))
     return state
+
+
+def save_predictor(aml: Any, path: str | Path, version: str) -> Path:
+    """Writes a fitted ``AutoML``: its state in ``predictor.pkl``, each bagged model's fold
+    models copied under ``models/<name>/``."""
+    records = []
+    files: dict[str, str] = {}
+    for rec in aml.models_.records.values():
+        copy = ModelRecord(**{**rec.__dict__})
+        if rec.ok and not rec.weights and rec.models_path is not None:
+            files[rec.name] = rec.models_path
+            copy.models_path = f"models/{rec.name}/fold_models.pkl"
+        records.append(copy)
+    state = {"version": version, "label": aml.problem_.label,
+             "problem": aml.problem_, "preprocessor": aml.preprocessor_,
+             "records": records, "best_model": aml.best_model_,
+             "stacking": aml.stacking_, "params": aml.get_params(),
+             "cluster_report": aml.cluster_report_, "fit_time_s": aml.fit_time_s_}
+    return save_folder(path, state, files, version)
+
+
+def load_predictor(cls: Any, path: str | Path) -> Any:
+    """The ``cls`` (``AutoML``) instance :func:`save_predictor` wrote at ``path``."""
+    state, folder = load_folder(path)
+    aml = cls(**state["params"])
+    for rec in state["records"]:
+        if rec.models_path:
+            rec.models_path = str(folder / rec.models_path)
+    aml.problem_, aml.preprocessor_ = state["problem"], state["preprocessor"]
+    aml.models_ = ModelSet(aml.problem_, state["records"])
+    aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
+    aml.stacking_ = state.get("stacking", {})
+    aml.cluster_report_ = state.get("cluster_report", {})
+    return aml
