@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from raymlx.errors import InputError
-from raymlx.tabular.data import is_integer_valued
+from raymlx.tabular.column_summary import ColumnSummary, parse_dates, summarise_frame
 
 log = logging.getLogger("raymlx")
 
@@ -45,13 +45,17 @@ class TablePreprocessor:
         self.max_categories = max_categories
 
     def fit(self, X: pd.DataFrame) -> TablePreprocessor:
+        return self.fit_summaries(summarise_frame(X), [str(c) for c in X.columns])
+
+    def fit_summaries(self, summaries: dict[str, ColumnSummary],
+                      columns: list[str]) -> TablePreprocessor:
+        """Plans every column from its summary (:mod:`raymlx.tabular.column_summary`): the
+        whole frame's in memory, the merged blocks' for a Ray Dataset."""
         self.columns_: list[_Column] = []
-        self.input_columns_ = list(X.columns)
+        self.input_columns_ = list(columns)
         self.dropped_: dict[str, str] = {}
-        n = len(X)
-        for name in X.columns:
-            col = X[name]
-            plan = self._plan(name, col, n)
+        for name in columns:
+            plan = self._plan(summaries[name])
             if isinstance(plan, str):
                 self.dropped_[name] = plan
                 log.info("dropped column %r: %s", name, plan)
@@ -73,41 +77,37 @@ class TablePreprocessor:
                 self.feature_names_.append(c.name)
         return self
 
-    def _plan(self, name: str, col: pd.Series, n: int) -> _Column | str:
-        non_null = col.dropna()
-        if non_null.empty:
+    def _plan(self, s: ColumnSummary) -> _Column | str:
+        """A column's mapping, or why it is dropped."""
+        if s.non_null == 0:
             return "all values are missing"
-        if non_null.nunique() == 1 and col.isna().sum() == 0:
+        if s.is_constant():
             return "it holds a single value"
-        if pd.api.types.is_bool_dtype(col):
-            return _Column(name, "bool")
-        if pd.api.types.is_datetime64_any_dtype(col):
-            return self._datetime_plan(name, pd.to_datetime(col))
-        if pd.api.types.is_numeric_dtype(col):
-            if n >= 50 and _is_row_index(col):
+        if s.kind == "bool":
+            return _Column(s.name, "bool")
+        if s.kind == "datetime":
+            return self._datetime_plan(s)
+        if s.kind == "numeric":
+            if s.rows >= 50 and s.is_row_number():
                 return "it numbers the rows (an identifier)"
-            return _Column(name, "numeric")
-        # strings, pandas category, mixed objects
-        as_text = non_null.astype(str)
-        numeric = pd.to_numeric(as_text.str.strip(), errors="coerce")
-        if numeric.notna().mean() >= 0.95 and not isinstance(col.dtype, pd.CategoricalDtype):
-            return _Column(name, "numeric")
-        if not isinstance(col.dtype, pd.CategoricalDtype):
-            dates = _parse_dates(as_text.iloc[:500])
-            if dates is not None and dates.notna().mean() >= 0.95:
-                return self._datetime_plan(name, _parse_dates(col.astype("string")))
-        if n >= 50 and as_text.nunique() == n:
+            return _Column(s.name, "numeric")
+        # text, pandas category, mixed objects
+        if s.kind == "text":
+            if s.numeric_like / s.non_null >= 0.95:
+                return _Column(s.name, "numeric")
+            if s.date_tried and s.date_parsed / s.date_tried >= 0.95:
+                return self._datetime_plan(s)
+        if s.rows >= 50 and s.is_identifier():
             return "every row has its own value (an identifier)"
-        counts = as_text.value_counts(sort=True)
-        cats = counts.index[: self.max_categories].tolist()
-        return _Column(name, "category", categories=cats)
+        cats = [v for v, _ in s.counts.most_common(self.max_categories)]
+        return _Column(s.name, "category", categories=cats)
 
     @staticmethod
-    def _datetime_plan(name: str, parsed: pd.Series) -> _Column:
+    def _datetime_plan(s: ColumnSummary) -> _Column:
         parts = [p for p in _DATE_PARTS if p != "hour"]
-        if parsed.dt.hour.fillna(0).any():
+        if s.has_hour:
             parts.append("hour")
-        return _Column(name, "datetime", parts=parts)
+        return _Column(s.name, "datetime", parts=parts)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The float32 feature matrix for ``X`` (which must hold every training column).
@@ -144,7 +144,7 @@ class TablePreprocessor:
                 codes[codes < 0] = np.nan
                 block = codes
             else:
-                d = _parse_dates(col.astype("string")) if not pd.api.types.is_datetime64_any_dtype(
+                d = parse_dates(col.astype("string")) if not pd.api.types.is_datetime64_any_dtype(
                     col) else pd.to_datetime(col)
                 if d is None:  # no value here looks like a date: all missing
                     d = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
@@ -155,21 +155,3 @@ class TablePreprocessor:
             out[:, pos:pos + width] = block.reshape(len(X), width)
             pos += width
         return out
-
-
-def _is_row_index(col: pd.Series) -> bool:
-    if not is_integer_valued(col) or col.isna().any():
-        return False
-    v = np.sort(col.to_numpy(dtype=np.float64))
-    return bool(len(v) > 1 and np.all(np.diff(v) == 1))
-
-
-def _parse_dates(text: pd.Series) -> pd.Series | None:
-    """Dates parsed from strings, or None when they do not look like dates."""
-    sample = text.dropna()
-    if sample.empty or sample.str.fullmatch(r"[-+]?\d+(\.\d+)?").all():
-        return None
-    try:
-        return pd.to_datetime(text, errors="coerce", format="mixed")
-    except (ValueError, TypeError, OverflowError):
-        return None

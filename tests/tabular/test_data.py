@@ -6,13 +6,8 @@ import pandas as pd
 import pytest
 
 from raymlx import AutoML, InputError
-from raymlx.tabular.data import (
-    check_frame,
-    infer_problem_type,
-    load_table,
-    prepare_label,
-    split_label,
-)
+from raymlx.tabular.data import check_frame, load_table, split_label
+from raymlx.tabular.label import LabelFacts, infer_problem_type, prepare_label
 from raymlx.tabular.preprocess import TablePreprocessor
 
 
@@ -25,7 +20,7 @@ from raymlx.tabular.preprocess import TablePreprocessor
     (list(range(50)), "regression"),
 ])
 def test_problem_type_inference(values, expected):
-    assert infer_problem_type(pd.Series(values)) == expected
+    assert infer_problem_type(LabelFacts.of(pd.Series(values))) == expected
 
 
 def test_preprocessing_handles_every_column_kind(binary_frame):

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from raymlx.errors import InputError
-from raymlx.tabular.data import check_rows, prepare_label
+from raymlx.tabular.data import check_rows
 from raymlx.tabular.ensembles.bagging import assign_repeated_folds
 from raymlx.tabular.ensembles.stacking import holdout_rows
+from raymlx.tabular.label import prepare_label
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.preprocess import TablePreprocessor
 from raymlx.tabular.problem import Problem
