@@ -27,8 +27,9 @@ def start_test_ray():
     cluster and start it again with this)."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    from raymlx.testing.searchers import ensure_local_ray
+
+    ensure_local_ray()
     return ray
 
 

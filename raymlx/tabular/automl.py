@@ -28,7 +28,7 @@ from raymlx.tabular.data import check_frame, load_table, split_label
 from raymlx.tabular.explain import permutation_importances, plot_importances
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.persistence import load_predictor, save_predictor
-from raymlx.tabular.settings import FitSettings, resolve_settings
+from raymlx.tabular.settings import CONSTRAINTS, FitSettings, resolve_settings
 from raymlx.tabular.sources import is_dataset
 
 if TYPE_CHECKING:
@@ -214,7 +214,6 @@ class AutoML(BaseEstimator):
             verbosity: override the fit's verbosity.
         """
         from raymlx._internal.ray_session import ensure_ray
-        from raymlx._internal.validation import NONE, Real
         from raymlx.tabular.engine.inputs import saved_inputs
         from raymlx.tabular.engine.ledger import load_fit_state, read_ledger
 
@@ -225,7 +224,7 @@ class AutoML(BaseEstimator):
         if verbosity is not None:
             aml.verbosity = verbosity
         settings = resolve_settings(aml.get_params())
-        (Real(0, low_open=True) | NONE).check("time_limit", time_limit)
+        CONSTRAINTS["time_limit"].check("time_limit", time_limit)
         _setup_logging(settings.verbosity)
         ledger = read_ledger(folder)
         if time_limit is None and settings.time_limit:

@@ -93,46 +93,25 @@ def write_predictions(aml: AutoML, data: Any, output: str, model: str | None = N
     """Scores ``data`` (a Dataset, folder, glob, list of paths or file) on the cluster and
     writes Parquet shards into the new or empty folder ``output`` (a folder that holds
     files is refused, so nothing saved there is lost); returns (rows, files) written, None
-    for a remote folder (not listed here). Ray
-    Data shows its progress bar while it runs."""
+    for a remote folder (not listed here). Ray Data shows its progress bar while it runs."""
     import pyarrow.parquet as pq
 
-    from raymlx.tabular.sources import open_dataset
+    from raymlx.tabular.sources import first_line, open_dataset
 
+    remote = "://" in output
     folder = Path(output).expanduser()
-    if "://" not in output and folder.exists() and (not folder.is_dir()
-                                                    or any(folder.iterdir())):
+    if not remote and folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InputError(f"the output {output!r} is not empty (or not a folder); give a new "
                          "folder for the Parquet shards")
     ds = open_dataset(data, "prediction data")
     both = None if aml.problem_.is_classification else False
     try:
         score_dataset(aml, ds, model, proba=both, keep_columns=keep_columns).write_parquet(
-            str(folder) if "://" not in output else output)
-    except Exception as exc:
-        cause = _input_error(exc)
-        if cause is None:
-            raise
-        raise InputError(cause) from None
-    if "://" in output:
+            output if remote else str(folder))
+    except InputError as exc:  # from a scoring actor: Ray's task error, whose cause it is
+        raise InputError(first_line(getattr(exc, "cause", exc))) from None
+    if remote:
         return None
     shards = sorted(folder.rglob("*.parquet"))
     return sum(pq.read_metadata(p).num_rows for p in shards), len(shards)
 
-
-def _input_error(exc: BaseException) -> str | None:
-    """The message of an :class:`InputError` raised inside a scoring actor (a batch with
-    infinite values, say), which Ray delivers as the ``cause`` of its task error."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        err = todo.pop()
-        if err is None or id(err) in seen:
-            continue
-        seen.add(id(err))
-        if type(err) is InputError:  # one line; Ray Data appends its retry advice below
-            return str(err).strip().splitlines()[0]
-        cause = getattr(err, "cause", None)
-        todo += [err.__cause__, err.__context__,
-                 cause if isinstance(cause, BaseException) else None]
-    return None

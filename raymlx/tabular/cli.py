@@ -135,13 +135,14 @@ def _predict(args) -> None:
         return
     if keep:
         raise InputError("--keep-columns is for Parquet output; give --output a folder")
-    pred = aml.predict(args.data, model=args.model)
-    proba = aml.predict_proba(args.data, model=args.model) \
-        if aml.problem_.is_classification else None
-    assert isinstance(pred, pd.Series) and isinstance(proba, (pd.DataFrame, type(None)))
-    out = pd.DataFrame({"prediction": pred.to_numpy()}, index=pred.index)
+    from raymlx.tabular.data import load_table
+
+    df = load_table(args.data, "prediction data")
+    labels, proba = aml._predict_frame(df, args.model, "prediction data")  # one pass for both
+    out = pd.DataFrame({"prediction": labels}, index=df.index)
     if proba is not None:
-        out = pd.concat([out, proba.set_axis([str(c) for c in proba.columns], axis=1)], axis=1)
+        for j, c in enumerate(aml.problem_.classes):
+            out[str(c)] = proba[:, j]
     Path(args.output).expanduser().parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(args.output, index=False)
     print(f"wrote {len(out)} predictions to {args.output}")

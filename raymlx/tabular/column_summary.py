@@ -73,9 +73,7 @@ class ColumnSummary:
                              f"the table and {other.kind} values in another")
         sums = tuple((a + b) % PRIME for a, b in zip(self.power_sums, other.power_sums))
         counts = self.counts + other.counts if self.counts or other.counts else Counter()
-        overflow = self.overflow or other.overflow
-        if len(counts) > MAX_TRACKED:
-            counts, overflow = Counter(dict(counts.most_common(MAX_TRACKED))), True
+        counts, overflow = capped(counts, self.overflow or other.overflow)
         return ColumnSummary(
             self.name, self.kind, self.rows + other.rows, self.nulls + other.nulls,
             min(self.low, other.low), max(self.high, other.high),
@@ -115,6 +113,14 @@ class ColumnSummary:
         return self.distinct == self.rows
 
 
+def capped(counts: Counter, overflow: bool) -> tuple[Counter, bool]:
+    """``counts`` cut to its :data:`MAX_TRACKED` most frequent values, and whether any
+    value was ever cut."""
+    if len(counts) <= MAX_TRACKED:
+        return counts, overflow
+    return Counter(dict(counts.most_common(MAX_TRACKED))), True
+
+
 def summarise(name: str, col: pd.Series) -> ColumnSummary:
     """The summary of one block of a column."""
     nulls = int(col.isna().sum())
@@ -149,8 +155,7 @@ def summarise(name: str, col: pd.Series) -> ColumnSummary:
     numeric = pd.to_numeric(as_text.str.strip(), errors="coerce")
     s = ColumnSummary(name, "text", len(col), nulls, counts=_counted(as_text),
                       numeric_like=int(numeric.notna().sum()))
-    if len(s.counts) > MAX_TRACKED:
-        s.counts, s.overflow = Counter(dict(s.counts.most_common(MAX_TRACKED))), True
+    s.counts, s.overflow = capped(s.counts, False)
     sample = parse_dates(as_text.iloc[:DATE_SAMPLE])
     if sample is not None:
         s.date_tried, s.date_parsed = len(sample), int(sample.notna().sum())

@@ -8,7 +8,6 @@ is :mod:`raymlx.tabular.preprocess`'s; the label's checks and the problem type a
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from raymlx.errors import InputError
-from raymlx.tabular.sources import is_many, load_many
+from raymlx.tabular.sources import csv_separator, first_line, is_many, load_many
 
 
 def load_table(data: Any, what: str = "table") -> pd.DataFrame:
@@ -38,18 +37,10 @@ def load_table(data: Any, what: str = "table") -> pd.DataFrame:
     try:
         if suffix.endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
-        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-            head = fh.read(64 * 1024)
-        try:
-            sep = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
-        except csv.Error:
-            sep = "\t" if suffix.endswith(".tsv") else ","
-        return pd.read_csv(path, sep=sep)
-    except InputError:
-        raise
-    except Exception as exc:  # pandas/pyarrow raise many types; the user needs one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"could not read the {what} file {str(path)!r}: {first}") from None
+        return pd.read_csv(path, sep=csv_separator(str(path)))
+    except Exception as exc:
+        raise InputError(f"could not read the {what} file {str(path)!r}: "
+                         f"{first_line(exc)}") from None
 
 
 def check_frame(df: pd.DataFrame, what: str = "table") -> None:

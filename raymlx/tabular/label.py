@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from raymlx.errors import InputError
-from raymlx.tabular.column_summary import MAX_TRACKED
+from raymlx.tabular.column_summary import MAX_TRACKED, capped
+from raymlx.tabular.data import is_integer_valued
 from raymlx.tabular.problem import BINARY, MULTICLASS, PROBLEM_TYPES, REGRESSION, label_values
 
 log = logging.getLogger("raymlx")
@@ -45,8 +46,7 @@ class LabelFacts:
         v = present.to_numpy(dtype=np.float64) if numeric else None
         counts = Counter(label_values(present))
         facts = cls(len(y), len(y) - len(present), pd.api.types.is_bool_dtype(y),
-                    pd.api.types.is_numeric_dtype(y),
-                    v is not None and bool(np.all(np.isfinite(v)) and np.all(v == np.round(v))),
+                    pd.api.types.is_numeric_dtype(y), is_integer_valued(present),
                     v is None or bool(np.all(np.isfinite(v))), counts, dtype=str(y.dtype))
         return facts._capped()
 
@@ -62,8 +62,7 @@ class LabelFacts:
                           self.dtype)._capped()
 
     def _capped(self) -> LabelFacts:
-        if len(self.counts) > MAX_TRACKED:
-            self.counts, self.overflow = Counter(dict(self.counts.most_common(MAX_TRACKED))), True
+        self.counts, self.overflow = capped(self.counts, self.overflow)
         return self
 
     @property

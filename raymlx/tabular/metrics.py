@@ -8,8 +8,9 @@ regression; :meth:`Metric.score` turns them into whatever the sklearn function w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
@@ -53,6 +54,12 @@ class Metric:
     def sign(self) -> float:
         """+1 for metrics to maximise, -1 for metrics to minimise."""
         return 1.0 if self.mode == "max" else -1.0
+
+    def best_first(self, records: Iterable[Any]) -> list[Any]:
+        """Records (anything with a ``score_val``) from the best score to the worst; the
+        order of equal scores is kept."""
+        sign = self.sign()
+        return sorted(records, key=lambda r: -sign * r.score_val)
 
 
 def _rmse(y, p):

@@ -77,8 +77,7 @@ class ModelSet:
         return [r for r in self.records.values() if r.ok]
 
     def best_name(self) -> str:
-        ranked = sorted(self.usable(), key=lambda r: -self.metric.sign() * r.score_val)
-        return ranked[0].name
+        return self.metric.best_first(self.usable())[0].name
 
     def get(self, name: str) -> ModelRecord:
         if name not in self.records:

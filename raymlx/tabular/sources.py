@@ -111,14 +111,21 @@ def expand_paths(data: str | Path | Sequence[str | Path], what: str) -> list[str
     return files
 
 
-def _csv_options(path: str) -> dict[str, Any]:
+def csv_separator(path: str) -> str:
+    """The field separator of a CSV / TSV file, sniffed from its first 64 KiB."""
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         head = fh.read(64 * 1024)
     try:
-        sep = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
     except csv.Error:
-        sep = "\t" if path.lower().endswith(".tsv") else ","
-    return {"sep": sep}
+        return "\t" if path.lower().endswith(".tsv") else ","
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (its type's name when it has none):
+    pandas and pyarrow raise many types, and the user needs one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _columns(path: str, fmt: str, what: str) -> list[str]:
@@ -128,18 +135,17 @@ def _columns(path: str, fmt: str, what: str) -> list[str]:
             import pyarrow.parquet as pq
 
             return list(pq.read_schema(path).names)
-        return list(pd.read_csv(path, nrows=0, **_csv_options(path)).columns)
-    except Exception as exc:  # pyarrow and pandas raise many types; the user needs one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"could not read the {what} file {path!r}: {first}") from None
+        return list(pd.read_csv(path, nrows=0, sep=csv_separator(path)).columns)
+    except Exception as exc:
+        raise InputError(f"could not read the {what} file {path!r}: {first_line(exc)}") from None
 
 
-def check_files(files: list[str], what: str) -> list[str]:
-    """Every local file's columns are the first file's; returns those columns (empty when
-    the files are remote and so not checked here)."""
+def check_files(files: list[str], what: str) -> None:
+    """Every local file's columns are the first file's (remote files are not checked
+    here)."""
     local = [f for f in files if not _is_uri(f)]
     if not local:
-        return []
+        return
     fmt = _format_of(local[0])
     first = _columns(local[0], fmt, what)
     for path in local[1:]:
@@ -155,7 +161,6 @@ def check_files(files: list[str], what: str) -> list[str]:
                 problem = "has the same columns in another order"
             raise InputError(f"the {what} file {path!r} {problem}, unlike the first file "
                              f"{local[0]!r}; every file needs the same columns")
-    return first
 
 
 def load_many(data: Any, what: str) -> pd.DataFrame:
@@ -172,14 +177,13 @@ def load_many(data: Any, what: str) -> pd.DataFrame:
             fs, paths = _filesystem(files)
             source = paths[0] if len(paths) == 1 else paths  # one remote path may be a folder
             return pads.dataset(source, format="parquet", filesystem=fs).to_table().to_pandas()
-        frames = [pd.read_csv(f, **_csv_options(f)) if not _is_uri(f) else pd.read_csv(f)
+        frames = [pd.read_csv(f, sep=csv_separator(f)) if not _is_uri(f) else pd.read_csv(f)
                   for f in files]
         return pd.concat(frames, ignore_index=True)
     except InputError:
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"could not read the {what}: {first}") from None
+        raise InputError(f"could not read the {what}: {first_line(exc)}") from None
 
 
 def _filesystem(files: list[str]) -> tuple[Any, list[str]]:
@@ -205,7 +209,7 @@ def open_dataset(data: Any, what: str) -> ray.data.Dataset:
     if _format_of(files[0]) == "parquet":
         return ray.data.read_parquet(files)
     local = [f for f in files if not _is_uri(f)]
-    sep = _csv_options(local[0])["sep"] if local else ","
+    sep = csv_separator(local[0]) if local else ","
     if sep == ",":
         return ray.data.read_csv(files)
     import pyarrow.csv as pacsv

@@ -33,8 +33,7 @@ def start_ensemble(models: ModelSet, layer: list[ModelRecord], store, y: np.ndar
     """Starts selecting ``layer``'s ensemble in the store actor; None with fewer than two
     usable models."""
     metric = models.metric
-    ranked = sorted((r for r in layer if r.ok and r.trial_id),
-                    key=lambda r: -metric.sign() * r.score_val)[:ENSEMBLE_CANDIDATES]
+    ranked = metric.best_first(r for r in layer if r.ok and r.trial_id)[:ENSEMBLE_CANDIDATES]
     if len(ranked) < 2:
         return None
     task = store.select_ensemble.remote([r.trial_id for r in ranked], y, metric.name,
@@ -61,8 +60,7 @@ def finish_ensemble(models: ModelSet, pending, deadline: float, level: int) -> s
             return name
         ray.cancel(task)
         log.info("skipped the layer-%d ensemble: no time left for it", level)
-    ranked = sorted((r for r in models.usable() if r.stack_level == level),
-                    key=lambda r: -models.metric.sign() * r.score_val)
+    ranked = models.metric.best_first(r for r in models.usable() if r.stack_level == level)
     return ranked[0].name if ranked else None
 
 

@@ -65,8 +65,7 @@ def stack_width(n_inputs: int, problem_type: str, n_classes: int) -> int:
 
 
 def _ranked(records: Sequence[Any], metric: Metric) -> list[Any]:
-    usable = [r for r in records if r.ok and not r.weights and r.trial_id]
-    return sorted(usable, key=lambda r: -metric.sign() * r.score_val)
+    return metric.best_first(r for r in records if r.ok and not r.weights and r.trial_id)
 
 
 def choose_inputs(records: Sequence[Any], metric: Metric,
