@@ -176,3 +176,51 @@ def describe_request(request: dict[str, float]) -> str:
 
 def _gib(value: float) -> str:
     return f"{value / 2**30:.2f} GiB"
+
+
+@dataclass(frozen=True)
+class DataParallelPlan:
+    """The workers of one data-parallel trial and how many such trials run at once."""
+
+    num_workers: int
+    cpus_per_worker: float
+    concurrent_trials: int
+    use_gpu: bool
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_data_parallel(nodes: list[NodeInfo], num_workers: int | None,
+                       cpus_per_worker: int = 1,
+                       use_gpus: bool | None = None) -> DataParallelPlan:
+    """Workers per trial (default: one per node that can hold a worker), and trials at
+    once: the worker slots of the cluster (``CPUs // cpus_per_worker`` per node) divided
+    by the workers of a trial. GPUs: one per worker when every worker can get one (or
+    ``use_gpus=True``, which insists); XGBoost trains on them."""
+    alive = [n for n in nodes if n.alive]
+    if not alive:
+        raise InputError("the Ray cluster has no live nodes")
+    slots = {n.node_id: int(n.cpus // cpus_per_worker) for n in alive}
+    total = sum(slots.values())
+    if total == 0:
+        raise InputError(f"no node has {cpus_per_worker} CPUs for a training worker")
+    notes = []
+    if num_workers is None:
+        num_workers = sum(1 for s in slots.values() if s > 0)
+        notes.append(f"{num_workers} workers per trial: one per node with "
+                     f"{cpus_per_worker} free CPU(s)")
+    if num_workers > total:
+        raise InputError(f"workers_per_trial={num_workers} needs {num_workers} x "
+                         f"{cpus_per_worker} CPUs; the Ray cluster has room for {total} "
+                         "workers")
+    gpus = sum(int(n.gpus) for n in alive)
+    if use_gpus and gpus < num_workers:
+        raise InputError(f"use_gpus=True with {num_workers} workers per trial needs "
+                         f"{num_workers} GPUs; the Ray cluster has {gpus}")
+    use_gpu = bool(use_gpus) or (use_gpus is None and gpus >= num_workers)
+    concurrent = max(1, total // num_workers)
+    if use_gpu:
+        concurrent = max(1, min(concurrent, gpus // num_workers))
+    return DataParallelPlan(num_workers, float(cpus_per_worker), concurrent, use_gpu, notes)

@@ -1,12 +1,12 @@
 """``AutoML``: fit a table on Ray, then predict, rank, explain, save and load.
 
-The facade over the tabular product (../DESIGN.md and docs/design.md): ``fit`` checks the
-arguments (:mod:`raymlx.tabular.settings`), reads and checks the table
-(:mod:`raymlx.tabular.data`), prepares the features, labels and folds before Ray starts
-(:mod:`raymlx.tabular.engine.inputs`), and runs the search, the stacking layers and the
-ensembles as Ray Tune experiments inside ``time_limit`` (:mod:`raymlx.tabular.engine.fit`).
-The fitted predictor (:mod:`raymlx.tabular.predictor`) predicts without Ray; the engine is
-imported only when a fit starts, so loading a saved predictor does not import Ray Tune.
+The facade over the tabular product (docs/design.md): ``fit`` checks the arguments
+(:mod:`~raymlx.tabular.settings`), picks the in-memory or the large-data path
+(:mod:`~raymlx.tabular.distributed.entry`), prepares the features, labels and folds
+(:mod:`~raymlx.tabular.engine.inputs`) and runs the search, stacking and ensembles as Ray
+Tune experiments inside ``time_limit`` (:mod:`~raymlx.tabular.engine.fit`). The predictor
+(:mod:`~raymlx.tabular.predictor`) predicts without Ray: the engine is imported when a
+fit starts.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from raymlx import __version__
 from raymlx.errors import InputError
 from raymlx.tabular.batch_predict import score_dataset
-from raymlx.tabular.data import check_frame, load_table, split_label
+from raymlx.tabular.data import check_frame, labelled_rows, load_table, split_label
 from raymlx.tabular.explain import permutation_importances, plot_importances
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.persistence import load_predictor, save_predictor
@@ -104,7 +104,12 @@ class AutoML(BaseEstimator):
         memory_per_trial: bytes or a size ("2GB") each trial may use: Ray only places a
             trial where that much of its ``memory`` resource is free, and a trial whose
             process grows past it fails with a recorded error while the fit goes on.
-        max_retries: times a trial is run again when its worker process or node dies.
+        max_retries: reruns of a trial (or its Ray Train worker group) whose process dies.
+        data_path: "auto": the in-memory path (bagging, stacking) for a prepared matrix
+            under a quarter of the smallest object store and ``max_in_memory_bytes`` (a
+            size, "8GB"), else the large-data path (:mod:`raymlx.tabular.distributed`);
+            "memory" or "distributed" force one.
+        workers_per_trial: Ray Train workers per large-data trial (default: one per node).
         verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
 
     Following scikit-learn's rules, ``__init__`` only stores the arguments; ``fit`` checks
@@ -140,6 +145,9 @@ class AutoML(BaseEstimator):
         use_gpus: bool | None = None,
         memory_per_trial: float | str | None = None,
         max_retries: int = 2,
+        data_path: str = "auto",
+        max_in_memory_bytes: float | str | None = None,
+        workers_per_trial: int | None = None,
         verbosity: int = 1,
     ) -> None:
         self.label = label
@@ -163,6 +171,9 @@ class AutoML(BaseEstimator):
         self.use_gpus = use_gpus
         self.memory_per_trial = memory_per_trial
         self.max_retries = max_retries
+        self.data_path = data_path
+        self.max_in_memory_bytes = max_in_memory_bytes
+        self.workers_per_trial = workers_per_trial
         self.verbosity = verbosity
 
     # ------------------------------------------------------------------ fit
@@ -171,11 +182,19 @@ class AutoML(BaseEstimator):
         folder, glob or list of such files, or a ``ray.data.Dataset`` (read into memory).
 
         The fit's folder (``experiment_path_``, under ``path``) keeps its inputs and a
-        ledger of finished trials as it goes: after an interruption (Ctrl-C, a killed
-        driver), :meth:`resume` finishes it without refitting the finished trials."""
+        ledger of finished trials: after an interruption (Ctrl-C, a killed driver),
+        :meth:`resume` finishes it without refitting them. ``data_path_`` says which path
+        the fit took and why."""
+        from raymlx.tabular.distributed.entry import fit_large, route
+
         settings = resolve_settings(self.get_params())
         _setup_logging(settings.verbosity)
-        table = load_table(train, "training table")
+        routed = route(settings, train)
+        log.info("data path: %s (%s)", routed.choice.path, routed.choice.reason)
+        self.data_path_ = {"path": routed.choice.path, "reason": routed.choice.reason}
+        if routed.choice.path == "distributed":
+            return fit_large(self, settings, routed)
+        table = load_table(train if routed.table is None else routed.table, "training table")
         check_frame(table, "training table")
         X, y = split_label(table, settings.label)
         return self._fit_features(settings, X, y)
@@ -245,11 +264,19 @@ class AutoML(BaseEstimator):
         from raymlx.tabular.engine.fit import run_fit
 
         result = run_fit(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
+        return self._adopt(settings, inputs, result)
+
+    def _adopt(self, settings: FitSettings, inputs: Any, result: Any) -> AutoML:
+        """Takes a finished fit's results (either path) as this predictor's."""
         self.settings_ = settings  # the arguments the fit ran with (presets applied)
         self.problem_, self.preprocessor_ = inputs.problem, inputs.preprocessor
         self.models_, self.stacking_ = result.models, result.stacking
         self.best_model_, self.oof_store_ = result.best_model, result.store
         self.cluster_report_, self.fit_time_s_ = result.cluster_report, result.fit_time_s
+        path = getattr(self, "data_path_", None)
+        best = self.models_.records[self.best_model_]
+        if path and not best.note:
+            best.note = f"{path['path']} path: {path['reason']}"
         return self
 
     # ------------------------------------------------------------- predict
@@ -309,20 +336,8 @@ class AutoML(BaseEstimator):
 
     def _labelled(self, data, what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         df, X = self._features(data, what)
-        label = self.problem_.label
-        if label not in df.columns:
-            raise InputError(f"the {what} has no label column {label!r}")
-        keep = df[label].notna().to_numpy()
-        df, X = df.loc[keep], X[keep]
-        y = df[label]
-        if self.problem_.is_classification:
-            classes = self.problem_.classes
-            unseen = sorted(set(map(str, y.unique())) - set(map(str, classes)))
-            if unseen:
-                raise InputError(f"the {what} has labels never seen in training: {unseen[:10]}")
-            if not set(y.unique()) <= set(classes):  # same text, other type
-                y = y.astype(str).map({str(c): c for c in classes})
-        return df, X, self.problem_.encode(y)
+        df, keep, y = labelled_rows(df, self.problem_, what)
+        return df, X[keep], y
 
     def leaderboard(self, test: pd.DataFrame | str | Path | None = None,
                     extra_metrics: list[str] | None = None) -> pd.DataFrame:
@@ -367,8 +382,7 @@ class AutoML(BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Writes a self-contained predictor folder (atomically); returns its path."""
         self._fitted()
-        folder = save_predictor(self, path, __version__)
-        log.info("saved the predictor to %s", folder)
+        log.info("saved the predictor to %s", folder := save_predictor(self, path, __version__))
         return folder
 
     @classmethod
@@ -377,8 +391,7 @@ class AutoML(BaseEstimator):
         return load_predictor(cls, path)
 
     def __getstate__(self) -> dict[str, Any]:
-        """A pickled AutoML leaves out the fit's store actor (a live Ray handle); its
-        model set carries the fold models (:class:`~raymlx.tabular.predictor.ModelSet`)."""
+        """Pickled without the fit's store actor (a live Ray handle)."""
         state = super().__getstate__()
         state.pop("oof_store_", None)
         return state

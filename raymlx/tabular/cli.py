@@ -13,7 +13,8 @@ from raymlx.errors import InputError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Adds ``fit``, ``predict`` and ``leaderboard`` to the ``raymlx`` command."""
     fit = sub.add_parser("fit", help="search, bag and ensemble models; save the predictor")
-    fit.add_argument("train", nargs="?", help="training table (CSV or Parquet)")
+    fit.add_argument("train", nargs="?",
+                     help="training table: a CSV or Parquet file, folder or glob")
     fit.add_argument("--label", help="column to predict (required unless --resume)")
     fit.add_argument("--output", required=True, help="folder to save the predictor in")
     fit.add_argument("--resume", default=None, metavar="DIR",
@@ -54,6 +55,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="memory a trial may use, e.g. 2GB; past it the trial fails")
     fit.add_argument("--max-retries", type=int, default=2,
                      help="retries of a trial whose worker or node dies")
+    fit.add_argument("--data-path", default="auto", choices=["auto", "memory", "distributed"],
+                     help="in-memory or large-data path (auto: by the table's size)")
+    fit.add_argument("--max-in-memory-bytes", default=None,
+                     help="largest prepared table the in-memory path takes, e.g. 8GB")
+    fit.add_argument("--workers-per-trial", type=int, default=None,
+                     help="Ray Train workers per large-data trial (default: one per node)")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
 
     pred = sub.add_parser("predict", help="predict with a saved predictor")

@@ -9,13 +9,16 @@ is :mod:`raymlx.tabular.preprocess`'s; the label's checks and the problem type a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from raymlx.errors import InputError
 from raymlx.tabular.sources import csv_separator, first_line, is_many, load_many
+
+if TYPE_CHECKING:
+    from raymlx.tabular.problem import Problem
 
 
 def load_table(data: Any, what: str = "table") -> pd.DataFrame:
@@ -87,3 +90,23 @@ def check_rows(n_rows: int, num_folds: int) -> None:
         raise InputError(f"the training table has {n_rows} labelled "
                          f"row{'' if n_rows == 1 else 's'} (n_samples = {n_rows}); "
                          f"{num_folds}-fold bagging needs at least {2 * num_folds}")
+
+
+def labelled_rows(df: pd.DataFrame, problem: Problem,
+                  what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The rows of ``df`` that have a label, which rows those are, and their encoded
+    labels; one-line errors for a missing label column and for unseen classes."""
+    label = problem.label
+    if label not in df.columns:
+        raise InputError(f"the {what} has no label column {label!r}")
+    keep = df[label].notna().to_numpy()
+    df = df.loc[keep]
+    y = df[label]
+    if problem.is_classification:
+        classes = problem.classes
+        unseen = sorted(set(map(str, y.unique())) - set(map(str, classes)))
+        if unseen:
+            raise InputError(f"the {what} has labels never seen in training: {unseen[:10]}")
+        if not set(y.unique()) <= set(classes):  # same text, other type
+            y = y.astype(str).map({str(c): c for c in classes})
+    return df, keep, problem.encode(y)

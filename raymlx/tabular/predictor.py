@@ -42,6 +42,7 @@ class ModelRecord:
     stack_level: int = 1  # 1: trained on the features; L >= 2: also on layer L-1's predictions
     inputs: list[str] = field(default_factory=list)  # stackers: the models they read
     repeats: int = 1  # repeats of k-fold bagging done
+    note: str | None = None  # shown in the leaderboard's note column
 
     @property
     def ok(self) -> bool:
@@ -130,7 +131,7 @@ class ModelSet:
                    "config": dict(rec.weights) if rec.weights else dict(rec.config),
                    "error": rec.error,
                    "note": (f"{rec.folds_cut_short} of its folds stopped early at the time "
-                            "limit") if rec.folds_cut_short else None}
+                            "limit") if rec.folds_cut_short else rec.note}
             if X is not None and y is not None and rec.ok:
                 t0 = time.time()
                 pred = self.predict(X, rec.name, cache)

@@ -28,6 +28,7 @@ from raymlx._internal.validation import (
 )
 from raymlx.cluster.policy import parse_bytes
 from raymlx.errors import InputError
+from raymlx.tabular.distributed.path_choice import DATA_PATHS
 from raymlx.tabular.metrics import check_metric_name
 from raymlx.tabular.models import ModelFamily, resolve_families
 from raymlx.tabular.problem import PROBLEM_TYPES
@@ -99,6 +100,9 @@ CONSTRAINTS: dict[str, Constraint] = {
     "use_gpus": Options((None, True, False)),
     "memory_per_trial": Checked(parse_bytes),
     "max_retries": Integer(0, 100),
+    "data_path": Options(DATA_PATHS),
+    "max_in_memory_bytes": Checked(lambda v: parse_bytes(v, "max_in_memory_bytes")),
+    "workers_per_trial": Integer(1) | NONE,
     "verbosity": Integer(0, 2),
 }
 
@@ -127,6 +131,9 @@ class FitSettings:
     use_gpus: bool | None
     memory_per_trial: float | None  # bytes
     max_retries: int
+    data_path: str  # "auto", "memory" or "distributed"
+    max_in_memory_bytes: float | None
+    workers_per_trial: int | None  # the large-data path's Ray Train workers
     verbosity: int
 
 
@@ -159,7 +166,9 @@ def resolve_settings(params: Mapping[str, Any]) -> FitSettings:
         hyperparameters=copy.deepcopy(hp), searcher=params["searcher"],
         scheduler=params["scheduler"], cpus_per_trial=params["cpus_per_trial"],
         use_gpus=params["use_gpus"], memory_per_trial=parse_bytes(params["memory_per_trial"]),
-        max_retries=params["max_retries"], verbosity=params["verbosity"])
+        max_retries=params["max_retries"], data_path=params["data_path"],
+        max_in_memory_bytes=parse_bytes(params["max_in_memory_bytes"], "max_in_memory_bytes"),
+        workers_per_trial=params["workers_per_trial"], verbosity=params["verbosity"])
 
 
 def make_searcher(spec: Any, seed: int, points: list[dict[str, Any]]):

@@ -25,6 +25,7 @@ import pandas as pd
 
 from raymlx.tabular.column_summary import ColumnSummary, merge_frames, summarise_frame
 from raymlx.tabular.data import check_frame, infinite_values, split_label
+from raymlx.tabular.distributed.holdout import merge_smallest, row_uniforms, smallest_by_class
 from raymlx.tabular.label import LabelFacts, decide_problem
 from raymlx.tabular.preprocess import TablePreprocessor
 
@@ -32,10 +33,13 @@ if TYPE_CHECKING:
     import ray.data
 
 
-def _summary_row(batch: pd.DataFrame, label: str) -> dict[str, Any]:
+def _summary_row(batch: pd.DataFrame, label: str, seed: int | None) -> dict[str, Any]:
     facts = LabelFacts.of(batch[label])
     summary = summarise_frame(batch.drop(columns=[label]))
-    return {"summary": np.array([cloudpickle.dumps((summary, facts))], dtype=object)}
+    smallest = (smallest_by_class(batch[label], row_uniforms(batch, seed))
+                if seed is not None else {})
+    return {"summary": np.array([cloudpickle.dumps((summary, facts, smallest))],
+                                dtype=object)}
 
 
 @dataclass(frozen=True)
@@ -49,22 +53,25 @@ class StreamedTable:
     rows: int
     summaries: dict[str, ColumnSummary]  # the feature columns'
     label: LabelFacts
+    smallest: dict | None = None  # with a holdout seed: each class's smallest row numbers
 
 
 def prepare_dataset(ds: ray.data.Dataset, label: str, problem_type: str | None = None,
-                    what: str = "training table") -> StreamedTable:
+                    what: str = "training table",
+                    holdout_seed: int | None = None) -> StreamedTable:
     """Checks ``ds`` and learns its preprocessing, problem type and classes in one pass
     over its blocks, on the workers; the first bad input raises the in-memory path's
-    one-line error."""
+    one-line error. With ``holdout_seed``, the same pass gathers what the stratified
+    holdout split needs (:mod:`raymlx.tabular.distributed.holdout`)."""
     names = ds.schema().names
     split_label(pd.DataFrame(columns=names), label)  # no such label / no feature column
-    parts = ds.map_batches(partial(_summary_row, label=label), batch_format="pandas",
-                           batch_size=None)
+    parts = ds.map_batches(partial(_summary_row, label=label, seed=holdout_seed),
+                           batch_format="pandas", batch_size=None)
     parts.context.execution_options.preserve_order = True  # merge in row order
     pairs = [cloudpickle.loads(row["summary"]) for row in parts.iter_rows()]
     summaries = merge_frames([p[0] for p in pairs]) if pairs else {}
     facts = LabelFacts()
-    for _, f in pairs:
+    for _, f, _ in pairs:
         facts = facts.merge(f)
     if facts.rows == 0:
         check_frame(pd.DataFrame(columns=names), what)  # the in-memory "is empty" error
@@ -74,8 +81,9 @@ def prepare_dataset(ds: ray.data.Dataset, label: str, problem_type: str | None =
     ptype, classes, as_text = decide_problem(facts, label, problem_type)
     features = [n for n in names if n != label]
     pre = TablePreprocessor().fit_summaries(summaries, features)
+    smallest = merge_smallest([p[2] for p in pairs]) if holdout_seed is not None else None
     return StreamedTable(pre, ptype, classes, as_text, facts.rows,
-                         {n: summaries[n] for n in features}, facts)
+                         {n: summaries[n] for n in features}, facts, smallest)
 
 
 def _transform_batch(batch: pd.DataFrame, preprocessor: TablePreprocessor) -> dict[str, Any]:

@@ -36,8 +36,10 @@ class ProgressReporter(Callback):
         result = trial.last_result or {}
         score = result.get("score")
         if result.get("partial"):
-            log.info("trial %s %-13s stopped by the scheduler after %s folds (%s=%.5g)%s",
-                     self._count(), result.get("family", "?"), result.get("folds_done"),
+            budget = (f"{result['folds_done']} folds" if "folds_done" in result
+                      else f"{result.get('rounds')} boosting rounds")
+            log.info("trial %s %-13s stopped by the scheduler after %s (%s=%.5g)%s",
+                     self._count(), result.get("family", "?"), budget,
                      self.metric.name, score, self._left())
             return
         if result.get("error") or score is None:

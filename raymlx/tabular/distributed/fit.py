@@ -1,0 +1,202 @@
+"""One large-data fit: the Tune experiment of data-parallel boosted-tree trials, then the
+greedy weighted ensemble over their holdout predictions.
+
+The families are the fit's XGBoost and LightGBM (the two with data-parallel trainers in
+Ray Train); their portfolio runs first, then the fit's searcher. Trials report every
+:data:`~raymlx.tabular.distributed.boosting.REPORT_EVERY` rounds and raymlx's ASHA
+(stopping variant, eta 3, from 25 rounds) ends a configuration outside the top third of
+its rung, unless ``scheduler=`` gives another Tune scheduler. The store actor owns the
+holdout predictions; the ensemble is selected there, so the driver holds the holdout's
+labels and nothing else of the table.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from pathlib import Path
+
+import ray
+from ray import tune
+
+from raymlx._internal.ray_session import temporary_env
+from raymlx.cluster.inventory import read_nodes
+from raymlx.cluster.manager import final_summary, start_manager
+from raymlx.cluster.policy import plan_data_parallel
+from raymlx.errors import FitError, InputError
+from raymlx.schedulers.in_order import InOrderASHAScheduler
+from raymlx.searchers.deadline import StopAt
+from raymlx.tabular.distributed.boosting import LOOPS, MAX_ROUNDS, REPORT_EVERY, SIGNALS
+from raymlx.tabular.distributed.prepare import LABEL, LargeInputs, read_labels
+from raymlx.tabular.distributed.trial import TRIAL_CPUS, LargeSetup, run_large_trial
+from raymlx.tabular.engine import final_model
+from raymlx.tabular.engine.fit import FitResult
+from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible, was_interrupted
+from raymlx.tabular.engine.ledger import TrialLedger, trial_index
+from raymlx.tabular.engine.oof_store import start_store
+from raymlx.tabular.engine.progress import ProgressReporter
+from raymlx.tabular.metrics import get_metric
+from raymlx.tabular.models import portfolio_configs, search_space
+from raymlx.tabular.predictor import ModelRecord, ModelSet
+from raymlx.tabular.settings import FitSettings, make_searcher
+
+log = logging.getLogger("raymlx")
+PHASE = "large"
+
+
+class ReleaseWorkerGroups(tune.Callback):
+    """A Tune callback: when a trial ends in any way, removes the placement group its Ray
+    Train workers held, if it is still there (see
+    :func:`~raymlx.tabular.distributed.boosting.note_worker_group`)."""
+
+    def __init__(self, stats_dir: str) -> None:
+        self.stats_dir = stats_dir
+
+    def release(self, trial_id: str) -> None:
+        from ray._raylet import PlacementGroupID
+        from ray.util.placement_group import PlacementGroup, remove_placement_group
+
+        path = Path(self.stats_dir) / f"{trial_id}.pg"
+        if not path.exists():
+            return
+        try:
+            group = PlacementGroup(PlacementGroupID(bytes.fromhex(path.read_text())))
+            remove_placement_group(group)
+        except Exception as exc:  # already removed by Ray Train: nothing to do
+            log.debug("worker group of %s: %s", trial_id, exc)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self.release(trial.trial_id)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self.release(trial.trial_id)
+
+
+def make_large_scheduler(spec):
+    """ASHA over boosting rounds by default; a copy of the user's Tune scheduler."""
+    if spec is None or spec == "asha":
+        return InOrderASHAScheduler(time_attr="rounds", max_t=MAX_ROUNDS,
+                                    grace_period=REPORT_EVERY, reduction_factor=3,
+                                    variant="stopping")
+    return copy.deepcopy(spec)
+
+
+def _records(results, metric, names: dict[str, int]) -> list[ModelRecord]:
+    records = []
+    for res in sorted(results, key=lambda r: trial_index(Path(r.path).name) if r.path
+                      else 1 << 30):
+        m = res.metrics or {}
+        family = (res.config or {}).get("model", {}).get("family", "?")
+        params = (res.config or {}).get("model", {}).get("params", {})
+        names[family] = names.get(family, 0) + 1
+        rec = ModelRecord(name=f"{family}_{names[family]}", family=family, config=params)
+        if res.error is not None:
+            rec.error = str(res.error).strip().splitlines()[-1][:300]
+        elif m.get("final"):
+            rec.score_val, rec.trial_id = float(m["score"]), m["trial_id"]
+            rec.fit_time_s, rec.predict_time_s = m["fit_time_s"], m["predict_time_s"]
+            rec.models_path = m["models_path"]
+            rec.note = f"{m['rounds']} boosting rounds on {m['workers']} workers"
+        elif "rounds" in m:
+            rec.error = (f"stopped by the scheduler after {m['rounds']} boosting rounds "
+                         f"({metric.name} {float(m['score']):.4g} so far)")
+        else:
+            rec.error = "stopped at the time limit"
+        records.append(rec)
+    return records
+
+
+def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_start: float,
+                  time_limit: float | None, t_wall: float) -> FitResult:
+    """Runs the large-data fit in ``folder``; ``t_start`` is when its time limit began."""
+    problem = inputs.problem
+    families = [f for f in settings.families if f.name in LOOPS]
+    if not families:
+        raise InputError("the large-data path trains 'xgboost' and 'lightgbm' (Ray Train's "
+                         f"data-parallel trainers); families={[f.name for f in settings.families]} "
+                         "has neither")
+    metric = get_metric(problem.metric, problem.problem_type)
+    plan = plan_data_parallel(read_nodes(), settings.workers_per_trial,
+                              settings.cpus_per_trial, settings.use_gpus)
+    for note in plan.notes:
+        log.info("resources: %s", note)
+    log.info("large-data path: %d training files, %d holdout files (%.3g%% held out); "
+             "%d workers x %g CPU per trial%s, %d trial(s) at once", len(inputs.train_files),
+             len(inputs.holdout_files), 100 * inputs.fraction, plan.num_workers,
+             plan.cpus_per_worker, " + 1 GPU each" if plan.use_gpu else "",
+             plan.concurrent_trials)
+    deadline = (t_start + time_limit) if time_limit else float("inf")
+    reserve = min(15.0, max(3.0, 0.05 * time_limit)) if time_limit else 0.0
+    manager = start_manager(folder.name, {"data_parallel": plan.to_dict()}, deadline)
+    store, store_name = start_store(folder.name)
+    setup = LargeSetup(
+        problem=problem, columns=inputs.columns, label=LABEL,
+        train_files=inputs.train_files, holdout_files=inputs.holdout_files,
+        signal=SIGNALS[(str(problem.metric), problem.problem_type)],
+        num_workers=plan.num_workers, cpus_per_worker=plan.cpus_per_worker,
+        deadline=deadline - 2 * reserve, seed=settings.seed, store_name=store_name,
+        storage=str(folder / "train"), max_failures=settings.max_retries,
+        use_gpu=plan.use_gpu, families={f.name: f for f in families})
+    portfolio = portfolio_configs(families, settings.hyperparameters)
+    max_models = settings.max_models or (len(portfolio) if deadline == float("inf") else None)
+    searcher, budget = make_searcher(settings.searcher, settings.seed, portfolio), None
+    if deadline != float("inf"):
+        left = deadline - reserve - time.time()
+        searcher = StopAt(searcher, deadline - reserve - min(0.25 * left, 60.0))
+        budget = max(1.0, left)
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(run_large_trial, setup=setup),
+                            {"CPU": TRIAL_CPUS}),
+        param_space=search_space(families),
+        tune_config=tune.TuneConfig(
+            metric="score", mode=metric.mode, search_alg=searcher,
+            scheduler=make_large_scheduler(settings.scheduler),
+            num_samples=max_models or -1, max_concurrent_trials=plan.concurrent_trials,
+            time_budget_s=budget),
+        run_config=tune.RunConfig(
+            name=PHASE, storage_path=str(folder), verbose=0,
+            callbacks=[ProgressReporter(metric, deadline, max_models),
+                       TrialLedger(folder, PHASE), StopOnInterrupt(),
+                       ReleaseWorkerGroups(str(folder / "train" / "workers"))],
+            failure_config=tune.FailureConfig(max_failures=settings.max_retries)))
+    ok = False
+    try:
+        with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
+            grid = tuner.fit()
+        records = _records([grid[i] for i in range(len(grid))], metric, {})
+        models = ModelSet(problem, records)
+        if not models.usable():
+            errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
+            raise FitError(f"no model finished within the limits ({len(records)} trials): "
+                           f"{errors or 'no trial ran'}; raise time_limit")
+        y_hold = read_labels(inputs.holdout_files, problem)  # the one column the driver reads
+        pending = final_model.start_ensemble(models, records, store, y_hold,
+                                             final_model.ENSEMBLE_NAME)
+        best = final_model.finish_ensemble(models, pending, deadline, level=1)
+        settle = min(2.0, max(0.05, deadline - time.time() - 1.0))
+        report = final_summary(manager, settle)
+        ok = True
+    except BaseException as exc:
+        if not was_interrupted(exc):
+            raise
+        log.warning("interrupted; the prepared table and the finished trials stay in %s",
+                    folder)
+        raise KeyboardInterrupt from None
+    finally:
+        ray.kill(manager)
+        if not ok:
+            ray.kill(store)
+    with open(folder / "cluster_report.json", "w") as fh:
+        json.dump(report, fh, indent=1, default=str)
+    assert best is not None
+    stacking = {"final_model": best, "levels_trained": 1, "holdout_rows": len(y_hold),
+                "holdout_scores": {}, "reason": "large-data path: greedy ensemble on the "
+                "holdout", "data_path": inputs.choice.path,
+                "data_path_reason": inputs.choice.reason}
+    fit_time_s = time.time() - t_wall
+    log.info("fit done in %.1f s: %d models, best %s (%s=%.5g on %d held-out rows)",
+             fit_time_s, len(models.usable()), best, metric.name,
+             models.records[best].score_val, len(y_hold))
+    return FitResult(models, stacking, best, store, report, fit_time_s)

@@ -1,0 +1,174 @@
+"""The large-data path end to end on the session's local Ray: a Parquet folder prepared in
+one streaming pass, data-parallel XGBoost and LightGBM trials on Ray Train (2 workers
+each), the weighted ensemble over the holdout, and a predictor that predicts as the
+in-memory one does (pandas and Dataset alike), saves and loads."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raymlx import AutoML
+from raymlx.errors import InputError
+from raymlx.tabular.distributed.entry import route
+from raymlx.tabular.settings import resolve_settings
+
+FAST = {"xgboost": [{"eta": 0.3, "max_depth": 4}], "lightgbm": [{"learning_rate": 0.3}]}
+
+
+def write_table(folder, n_files: int = 4, rows: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """A binary table with a nonlinear signal, a text column and missing values, as
+    ``n_files`` Parquet files; returns all of it."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    frames = []
+    for i in range(n_files):
+        X = rng.normal(size=(rows, 6))
+        df = pd.DataFrame(X, columns=[f"x{j}" for j in range(6)])
+        df["colour"] = rng.choice(["red", "green", "blue"], rows)
+        df.loc[rng.random(rows) < 0.05, "x3"] = np.nan
+        signal = X[:, 0] * X[:, 1] + np.sin(2 * X[:, 2]) + (df["colour"] == "red") - 0.3
+        df["y"] = np.where(signal + 0.3 * rng.normal(size=rows) > 0, "yes", "no")
+        df.to_parquet(os.path.join(folder, f"part-{i}.parquet"))
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def large_fit(ray_session, tmp_path_factory):
+    root = tmp_path_factory.mktemp("large")
+    table = write_table(root / "train")
+    test = write_table(root / "test", n_files=1, rows=3000, seed=1)
+    from ray.tune.schedulers import FIFOScheduler
+
+    # FIFO: both trials run to their early stop (the default, ASHA, has its own test)
+    aml = AutoML(label="y", data_path="distributed", workers_per_trial=2,
+                 hyperparameters=FAST, scheduler=FIFOScheduler(), path=root / "runs",
+                 verbosity=0)
+    aml.fit(str(root / "train"))
+    return aml, table, test, root
+
+
+def test_the_fit_trains_data_parallel_trials_and_their_ensemble(large_fit):
+    aml, table, test, _ = large_fit
+    assert aml.data_path_["path"] == "distributed"
+    board = aml.leaderboard()
+    assert set(board.model) == {"xgboost_1", "lightgbm_1", "weighted_ensemble"}
+    assert board.error.isna().all()
+    trials = board[board.family != "ensemble"]
+    assert trials.note.str.fullmatch(r"\d+ boosting rounds on 2 workers").all()
+    best = board[board.model == aml.best_model_].iloc[0]
+    assert best.note.startswith("distributed path: data_path='distributed' (40000 rows")
+    assert aml.score(test) > 0.9  # roc_auc of a learnable signal
+
+
+def test_the_holdout_is_a_seeded_stratified_tenth(large_fit):
+    import pyarrow.parquet as pq
+
+    aml, table, _, _ = large_fit
+    folder = aml.experiment_path_
+    hold = pq.read_table(glob.glob(f"{folder}/prepared/__split__=holdout/*.parquet")).to_pandas()
+    train = pq.read_table(glob.glob(f"{folder}/prepared/__split__=train/*.parquet")).to_pandas()
+    assert len(hold) + len(train) == len(table)
+    yes = (table.y == "yes").sum()  # 'yes' is class 1, each class a small class: exact
+    assert hold["__label__"].sum() == round(0.1 * yes)
+    assert (hold["__label__"] == 0).sum() == round(0.1 * (len(table) - yes))
+
+
+def test_each_worker_read_only_its_share_of_the_training_files(large_fit):
+    aml, table, _, _ = large_fit
+    stats = [json.load(open(p)) for p in
+             glob.glob(f"{aml.experiment_path_}/train/workers/*.json")]
+    by_trial: dict[str, list] = {}
+    for path, s in zip(glob.glob(f"{aml.experiment_path_}/train/workers/*.json"), stats):
+        by_trial.setdefault(os.path.basename(path).rsplit("-rank", 1)[0], []).append(s)
+    assert len(by_trial) == 2
+    n_train = round(0.9 * len(table))
+    for workers in by_trial.values():
+        rows = [w["rows"] for w in workers]
+        assert len(rows) == 2 and abs(sum(rows) - n_train) <= 2
+        assert max(rows) < 0.7 * sum(rows)  # a share, not the table
+
+
+def test_dataset_predictions_equal_pandas_predictions(large_fit):
+    import ray.data
+
+    aml, _, test, _ = large_fit
+    proba = aml.predict_proba(test)
+    scored = aml.predict_proba(ray.data.from_pandas(test)).to_pandas()
+    np.testing.assert_allclose(scored[["no", "yes"]].to_numpy(dtype=float),
+                               proba.to_numpy(dtype=float), atol=1e-6)
+    labels = aml.predict(ray.data.from_pandas(test)).to_pandas()["prediction"]
+    assert (labels.to_numpy() == aml.predict(test).to_numpy()).all()
+
+
+def test_the_large_predictor_saves_and_loads(large_fit, tmp_path):
+    aml, _, test, _ = large_fit
+    loaded = AutoML.load(aml.save(tmp_path / "pred"))
+    np.testing.assert_allclose(loaded.predict_proba(test).to_numpy(),
+                               aml.predict_proba(test).to_numpy())
+    assert loaded.leaderboard().model.tolist() == aml.leaderboard().model.tolist()
+
+
+def test_asha_stops_a_configuration_behind_at_its_first_rung(large_fit, tmp_path):
+    _, _, _, root = large_fit
+    weak = {"lightgbm": [{"learning_rate": 0.3}],
+            "xgboost": [{"eta": 0.01, "max_depth": 1}]}
+    aml = AutoML(label="y", data_path="distributed", workers_per_trial=2,
+                 hyperparameters=weak, path=tmp_path, verbosity=0).fit(str(root / "train"))
+    board = aml.leaderboard().set_index("model")
+    assert pd.isna(board.loc["lightgbm_1"].error)
+    assert board.loc["xgboost_1"].error.startswith(
+        "stopped by the scheduler after 25 boosting rounds (roc_auc ")
+
+
+def test_auto_keeps_a_small_folder_in_memory_without_a_streaming_pass(ray_session, tmp_path):
+    write_table(tmp_path / "t", n_files=2, rows=500)
+    settings = resolve_settings(AutoML(label="y").get_params())
+    routed = route(settings, str(tmp_path / "t"))
+    assert routed.choice.path == "memory" and routed.streamed is None
+
+
+def test_auto_sends_a_folder_over_max_in_memory_bytes_to_the_large_path(ray_session, tmp_path):
+    write_table(tmp_path / "t", n_files=2, rows=500)
+    settings = resolve_settings(AutoML(label="y", max_in_memory_bytes="20kB").get_params())
+    routed = route(settings, str(tmp_path / "t"))
+    assert routed.choice.path == "distributed"
+    assert "over max_in_memory_bytes = 20 kB" in routed.choice.reason
+    assert routed.streamed.rows == 1000 and routed.streamed.problem_type == "binary"
+
+
+def test_a_metric_the_boosters_cannot_follow_is_a_one_line_error(ray_session, tmp_path):
+    write_table(tmp_path / "t", n_files=2, rows=500)
+    aml = AutoML(label="y", metric="f1", data_path="distributed", path=tmp_path / "runs")
+    with pytest.raises(InputError, match=r"^metric 'f1' is not available on the large-data "
+                                         r"path for binary problems; use one of \['roc_auc', "
+                                         r"'log_loss', 'accuracy'\]"):
+        aml.fit(str(tmp_path / "t"))
+
+
+@pytest.mark.parametrize("case", ["missing column", "corrupt file", "empty folder"])
+def test_bad_files_in_a_folder_name_the_file_on_the_large_path(ray_session, tmp_path, case):
+    folder = tmp_path / "t"
+    if case == "empty folder":
+        folder.mkdir()
+        match = "no CSV or Parquet files"
+    else:
+        write_table(folder, n_files=2, rows=200)
+        bad = folder / "part-9.parquet"
+        if case == "missing column":
+            pd.read_parquet(folder / "part-0.parquet").drop(columns="x2").to_parquet(bad)
+            match = r"part-9\.parquet.*x2"
+        else:
+            bad.write_bytes(b"not parquet at all")
+            match = r"part-9\.parquet"
+    aml = AutoML(label="y", data_path="distributed", path=tmp_path / "runs")
+    with pytest.raises(InputError, match=match) as info:
+        aml.fit(str(folder))
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "runs").exists()  # nothing was started
