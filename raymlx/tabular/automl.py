@@ -203,13 +203,12 @@ class AutoML(BaseEstimator):
         """The fit on checked settings, feature columns and the label column."""
         from raymlx._internal.ray_session import ensure_ray
         from raymlx.tabular.engine.inputs import prepare_inputs
-        from raymlx.tabular.engine.ledger import save_fit_state
+        from raymlx.tabular.engine.ledger import fit_folder, save_fit_state
 
         t_start = time.time()
         inputs = prepare_inputs(settings, X, y)
         ray_s = ensure_ray(settings.address)
-        name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(t_start * 1000) % 1000:03d}"
-        folder = settings.path / name
+        folder = fit_folder(settings.path, t_start)
         save_fit_state(folder, {"version": __version__, "params": self.get_params(),
                                 "inputs": inputs, "started": t_start + ray_s})
         log.info("fit folder: %s", folder)

@@ -82,7 +82,8 @@ def _restored() -> tuple[str | None, int]:
 
 
 def _rss() -> int:
-    """This process's resident memory now (Linux ``/proc``; 0 elsewhere)."""
+    """This process's whole resident memory now, in the units of ``ru_maxrss`` (the
+    memory guard's ``process_rss`` reads private memory only, which the peak is not)."""
     try:
         with open("/proc/self/statm") as fh:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -109,10 +109,9 @@ def fit_large(aml: Any, settings: FitSettings, routed: Routed) -> Any:
     from raymlx import __version__
     from raymlx.tabular.distributed.fit import run_large_fit
     from raymlx.tabular.distributed.prepare import prepare_large
-    from raymlx.tabular.engine.ledger import save_fit_state
+    from raymlx.tabular.engine.ledger import fit_folder, save_fit_state
 
-    name = time.strftime("fit-%Y%m%d-%H%M%S-") + f"{int(routed.t_wall * 1000) % 1000:03d}"
-    folder = settings.path / name
+    folder = fit_folder(settings.path, routed.t_wall)
     folder.mkdir(parents=True, exist_ok=True)
     aml.experiment_path_ = str(folder)
     assert routed.streamed is not None

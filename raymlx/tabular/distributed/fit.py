@@ -13,27 +13,26 @@ labels and nothing else of the table.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import time
 from pathlib import Path
 
-import ray
 from ray import tune
 
 from raymlx._internal.ray_session import temporary_env
 from raymlx.cluster.inventory import read_nodes
 from raymlx.cluster.manager import final_summary, start_manager
 from raymlx.cluster.policy import plan_data_parallel
-from raymlx.errors import FitError, InputError
+from raymlx.errors import FitError, InputError, last_line
 from raymlx.schedulers.in_order import InOrderASHAScheduler
 from raymlx.searchers.deadline import StopAt
 from raymlx.tabular.distributed.boosting import LOOPS, MAX_ROUNDS, REPORT_EVERY, SIGNALS
 from raymlx.tabular.distributed.prepare import LABEL, LargeInputs, read_labels
+from raymlx.tabular.distributed.shards import file_rows
 from raymlx.tabular.distributed.trial import TRIAL_CPUS, LargeSetup, run_large_trial
 from raymlx.tabular.engine import final_model
-from raymlx.tabular.engine.fit import FitResult
-from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible, was_interrupted
+from raymlx.tabular.engine.fit import FitResult, owning_fit_actors, save_cluster_report
+from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible
 from raymlx.tabular.engine.ledger import TrialLedger, trial_index
 from raymlx.tabular.engine.oof_store import start_store
 from raymlx.tabular.engine.progress import ProgressReporter
@@ -93,7 +92,7 @@ def _records(results, metric, names: dict[str, int]) -> list[ModelRecord]:
         names[family] = names.get(family, 0) + 1
         rec = ModelRecord(name=f"{family}_{names[family]}", family=family, config=params)
         if res.error is not None:
-            rec.error = str(res.error).strip().splitlines()[-1][:300]
+            rec.error = last_line(str(res.error), type(res.error).__name__)
         elif m.get("final"):
             rec.score_val, rec.trial_id = float(m["score"]), m["trial_id"]
             rec.fit_time_s, rec.predict_time_s = m["fit_time_s"], m["predict_time_s"]
@@ -133,7 +132,8 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     store, store_name = start_store(folder.name)
     setup = LargeSetup(
         problem=problem, columns=inputs.columns, label=LABEL,
-        train_files=inputs.train_files, holdout_files=inputs.holdout_files,
+        train_files=inputs.train_files, train_rows=tuple(file_rows(inputs.train_files)),
+        holdout_files=inputs.holdout_files,
         signal=SIGNALS[(str(problem.metric), problem.problem_type)],
         num_workers=plan.num_workers, cpus_per_worker=plan.cpus_per_worker,
         deadline=deadline - 2 * reserve, seed=settings.seed, store_name=store_name,
@@ -161,8 +161,8 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
                        TrialLedger(folder, PHASE), StopOnInterrupt(),
                        ReleaseWorkerGroups(str(folder / "train" / "workers"))],
             failure_config=tune.FailureConfig(max_failures=settings.max_retries)))
-    ok = False
-    try:
+    with owning_fit_actors(manager, store, "the prepared table and the finished trials "
+                           f"stay in {folder}"):
         with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
             grid = tuner.fit()
         records = _records([grid[i] for i in range(len(grid))], metric, {})
@@ -177,19 +177,7 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
         best = final_model.finish_ensemble(models, pending, deadline, level=1)
         settle = min(2.0, max(0.05, deadline - time.time() - 1.0))
         report = final_summary(manager, settle)
-        ok = True
-    except BaseException as exc:
-        if not was_interrupted(exc):
-            raise
-        log.warning("interrupted; the prepared table and the finished trials stay in %s",
-                    folder)
-        raise KeyboardInterrupt from None
-    finally:
-        ray.kill(manager)
-        if not ok:
-            ray.kill(store)
-    with open(folder / "cluster_report.json", "w") as fh:
-        json.dump(report, fh, indent=1, default=str)
+    save_cluster_report(folder, report)
     assert best is not None
     stacking = {"final_model": best, "levels_trained": 1, "holdout_rows": len(y_hold),
                 "holdout_scores": {}, "reason": "large-data path: greedy ensemble on the "

@@ -23,7 +23,7 @@ import numpy as np
 from ray import tune
 
 from raymlx.tabular.distributed.boosting import LOOPS, MAX_ROUNDS, MODEL_FILE
-from raymlx.tabular.distributed.shards import file_rows, read_matrix, share_files
+from raymlx.tabular.distributed.shards import read_matrix, share_files
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.problem import Problem
 
@@ -39,6 +39,7 @@ class LargeSetup:
     columns: tuple[str, ...]
     label: str
     train_files: tuple[str, ...]
+    train_rows: tuple[int, ...]  # each training file's rows (read once per fit)
     holdout_files: tuple[str, ...]
     signal: tuple[str, str, str]  # from boosting.SIGNALS
     num_workers: int
@@ -112,7 +113,7 @@ def run_large_trial(config: dict, setup: LargeSetup) -> None:
     family, params = config["model"]["family"], dict(config["model"]["params"])
     params.pop("n_estimators", None)  # the rounds are ASHA's and early stopping's
     trial_id = tune.get_context().get_trial_id()
-    shares = share_files(setup.train_files, file_rows(setup.train_files), setup.num_workers)
+    shares = share_files(setup.train_files, setup.train_rows, setup.num_workers)
     device = "cuda" if setup.use_gpu else "cpu"
     loop_config = {
         "family": family, "params": params, "columns": list(setup.columns), "label": setup.label,

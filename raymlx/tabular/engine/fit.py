@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,31 @@ class FitResult:
     fit_time_s: float
 
 
+@contextmanager
+def owning_fit_actors(manager, store, interrupted: str) -> Iterator[None]:
+    """The fit's actors for the block: the manager is killed when it ends, the store too
+    unless it ended well (the predictor keeps it); Ctrl-C inside logs ``interrupted`` and
+    becomes a plain ``KeyboardInterrupt``."""
+    ok = False
+    try:
+        yield
+        ok = True
+    except BaseException as exc:
+        if not was_interrupted(exc):
+            raise
+        log.warning("interrupted; %s", interrupted)
+        raise KeyboardInterrupt from None
+    finally:
+        ray.kill(manager)
+        if not ok:
+            ray.kill(store)
+
+
+def save_cluster_report(folder: Path, report: dict[str, Any]) -> None:
+    with open(folder / "cluster_report.json", "w") as fh:
+        json.dump(report, fh, indent=1, default=str)
+
+
 def run_fit(settings: FitSettings, inputs: FitInputs, folder: Path, t_start: float,
             time_limit: float | None, ledger: dict[str, list], t_wall: float) -> FitResult:
     """Runs the fit in ``folder``; ``t_start`` is when its time limit started (after Ray's
@@ -93,25 +120,13 @@ def run_fit(settings: FitSettings, inputs: FitInputs, folder: Path, t_start: flo
     store, store_name = start_store(folder.name)
     run = _FitRun(settings, inputs, folder, ledger, families, plan, store_name, store,
                   deadline, time_limit)
-    ok = False
-    try:
+    with owning_fit_actors(manager, store, f"finish this fit with AutoML.resume("
+                           f"{str(folder)!r}) or `raymlx fit --resume {folder} --output DIR`"):
         with interruptible():
             models, tops = run.search_and_stack()
             settle = min(2.0, max(0.05, deadline - time.time() - 1.0))  # in the limit
             report = final_summary(manager, settle)
-        ok = True
-    except BaseException as exc:
-        if not was_interrupted(exc):
-            raise
-        log.warning("interrupted; finish this fit with AutoML.resume(%r) or "
-                    "`raymlx fit --resume %s --output DIR`", str(folder), folder)
-        raise KeyboardInterrupt from None
-    finally:
-        ray.kill(manager)
-        if not ok:
-            ray.kill(store)
-    with open(folder / "cluster_report.json", "w") as fh:
-        json.dump(report, fh, indent=1, default=str)
+    save_cluster_report(folder, report)
     stacking = final_model.choose_final(models, tops, store, inputs.y_hold)
     best = stacking["final_model"]
     fit_time_s = time.time() - t_wall

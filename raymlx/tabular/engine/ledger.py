@@ -40,6 +40,12 @@ KEPT_METRICS = ("score", "family", "fit_time_s", "predict_time_s", "folds_cut_sh
                 "device")
 
 
+def fit_folder(root: Path, started: float) -> Path:
+    """The folder of a fit begun at ``started``: ``<root>/fit-<date>-<time>-<ms>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    return root / f"fit-{stamp}-{int(started * 1000) % 1000:03d}"
+
+
 def save_fit_state(folder: Path, state: dict[str, Any]) -> None:
     """Writes ``fit_state.pkl`` atomically (a half-written file is never left behind)."""
     folder.mkdir(parents=True, exist_ok=True)
