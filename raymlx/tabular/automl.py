@@ -236,11 +236,8 @@ class AutoML(BaseEstimator):
         from raymlx.tabular.engine.ledger import load_fit_state, read_ledger
 
         state, folder = load_fit_state(folder)
-        aml = cls(**state["params"])
-        if address is not None:
-            aml.address = address
-        if verbosity is not None:
-            aml.verbosity = verbosity
+        given = {"address": address, "verbosity": verbosity}
+        aml = cls(**{**state["params"], **{k: v for k, v in given.items() if v is not None}})
         settings = resolve_settings(aml.get_params())
         CONSTRAINTS["time_limit"].check("time_limit", time_limit)
         _setup_logging(settings.verbosity)
@@ -260,9 +257,9 @@ class AutoML(BaseEstimator):
 
     def _run(self, settings: FitSettings, inputs: FitInputs, folder: Path, t_start: float,
              time_limit: float | None, ledger: dict[str, list], t_wall: float) -> AutoML:
-        from raymlx.tabular.engine.fit import run_fit
+        from raymlx.tabular.distributed.entry import run_on_its_path
 
-        result = run_fit(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
+        result = run_on_its_path(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
         return self._adopt(settings, inputs, result)
 
     def _adopt(self, settings: FitSettings, inputs: Any, result: Any) -> AutoML:
@@ -272,6 +269,8 @@ class AutoML(BaseEstimator):
         self.models_, self.stacking_ = result.models, result.stacking
         self.best_model_, self.oof_store_ = result.best_model, result.store
         self.cluster_report_, self.fit_time_s_ = result.cluster_report, result.fit_time_s
+        if hasattr(inputs, "choice"):  # the large-data path's inputs, on resume too
+            self.data_path_ = {"path": inputs.choice.path, "reason": inputs.choice.reason}
         path = getattr(self, "data_path_", None)
         best = self.models_.records[self.best_model_]
         if path and not best.note:

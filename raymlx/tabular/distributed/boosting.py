@@ -91,8 +91,9 @@ def _rss() -> int:
         return 0
 
 
-def _write_stats(config: dict[str, Any], rows: int, rss_start: int) -> None:
-    """This worker's rows and memory (its start and its peak, from ``getrusage``) as
+def _write_stats(config: dict[str, Any], rows: int, rss_start: int, resumed_at: int) -> None:
+    """This worker's rows, memory (its start and its peak, from ``getrusage``) and the
+    round it resumed from (0 unless its group was restarted from a checkpoint) as
     ``<stats_dir>/<trial>-rank<r>.json``, for the cluster report and the benchmark."""
     import resource
 
@@ -107,7 +108,8 @@ def _write_stats(config: dict[str, Any], rows: int, rss_start: int) -> None:
                         f"{config['trial_id']}-rank{ctx.get_world_rank()}.json")
     with open(path, "w") as fh:
         json.dump({"rows": rows, "rss_start": rss_start, "rss_peak": peak,
-                   "node_id": ctx.get_node_rank(), "family": config["family"]}, fh)
+                   "node_id": ctx.get_node_rank(), "family": config["family"],
+                   "resumed_at": resumed_at}, fh)
 
 
 def note_worker_group(config: dict[str, Any]) -> None:
@@ -189,7 +191,7 @@ def xgboost_loop(config: dict[str, Any]) -> None:
                         xgb_model=model_file, callbacks=[stopping, ReportAndStop()])
     rounds = booster.num_boosted_rounds()
     last = booster.eval(dvalid, "valid").split()[-1].split(":")[-1]
-    _write_stats(config, rows, rss_start)
+    _write_stats(config, rows, rss_start, done)
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)
 
 
@@ -235,7 +237,7 @@ def lightgbm_loop(config: dict[str, Any]) -> None:
                                    report_and_stop])
     rounds = booster.current_iteration()
     last = booster.eval_valid()[0][2] if booster.eval_valid() else np.nan
-    _write_stats(config, rows, rss_start)
+    _write_stats(config, rows, rss_start, done)
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)
 
 

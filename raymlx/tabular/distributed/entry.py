@@ -107,7 +107,6 @@ def route(settings: FitSettings, train: Any) -> Routed:
 def fit_large(aml: Any, settings: FitSettings, routed: Routed) -> Any:
     """Prepares the table in the fit folder and runs the large-data fit for ``aml``."""
     from raymlx import __version__
-    from raymlx.tabular.distributed.fit import run_large_fit
     from raymlx.tabular.distributed.prepare import prepare_large
     from raymlx.tabular.engine.ledger import fit_folder, save_fit_state
 
@@ -118,6 +117,17 @@ def fit_large(aml: Any, settings: FitSettings, routed: Routed) -> Any:
     inputs = prepare_large(routed.dataset, routed.streamed, settings, folder, routed.choice)
     save_fit_state(folder, {"version": __version__, "params": aml.get_params(),
                             "inputs": inputs, "started": routed.t_start})
-    result = run_large_fit(settings, inputs, folder, routed.t_start, settings.time_limit,
-                           routed.t_wall)
-    return aml._adopt(settings, inputs, result)
+    return aml._run(settings, inputs, folder, routed.t_start, settings.time_limit, {},
+                    routed.t_wall)
+
+
+def run_on_its_path(settings: FitSettings, inputs: Any, folder: Any, t_start: float,
+                    time_limit: float | None, ledger: dict[str, list], t_wall: float) -> Any:
+    """Runs (or, with a ledger, resumes) the fit of prepared ``inputs`` on the path they
+    were prepared for."""
+    from raymlx.tabular.distributed.fit import run_large_fit
+    from raymlx.tabular.distributed.prepare import LargeInputs
+    from raymlx.tabular.engine.fit import run_fit
+
+    run = run_large_fit if isinstance(inputs, LargeInputs) else run_fit
+    return run(settings, inputs, folder, t_start, time_limit, ledger, t_wall)

@@ -36,6 +36,8 @@ from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible
 from raymlx.tabular.engine.ledger import TrialLedger, trial_index
 from raymlx.tabular.engine.oof_store import start_store
 from raymlx.tabular.engine.progress import ProgressReporter
+from raymlx.tabular.engine.resume import experiment_name, reload_finished, remaining
+from raymlx.tabular.engine.trial import MODELS_FILE
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.models import portfolio_configs, search_space
 from raymlx.tabular.predictor import ModelRecord, ModelSet
@@ -82,21 +84,36 @@ def make_large_scheduler(spec):
     return copy.deepcopy(spec)
 
 
-def _records(results, metric, names: dict[str, int]) -> list[ModelRecord]:
-    records = []
+def _entries(results) -> list[dict]:
+    """Tune's results as ledger entries (:mod:`raymlx.tabular.engine.ledger`), in the
+    order the trials were created."""
+    out = []
     for res in sorted(results, key=lambda r: trial_index(Path(r.path).name) if r.path
                       else 1 << 30):
         m = res.metrics or {}
-        family = (res.config or {}).get("model", {}).get("family", "?")
-        params = (res.config or {}).get("model", {}).get("params", {})
+        error = None if res.error is None else last_line(str(res.error),
+                                                         type(res.error).__name__)
+        out.append({"model": (res.config or {}).get("model", {}), "metrics": m,
+                    "checkpoint": res.checkpoint.path if res.checkpoint else None,
+                    "error": error, "trial_id": m.get("trial_id")})
+    return out
+
+
+def _records(entries: list[dict], metric) -> list[ModelRecord]:
+    """One leaderboard row per trial, from its ledger entry."""
+    records: list[ModelRecord] = []
+    names: dict[str, int] = {}
+    for e in entries:
+        m, family = e["metrics"], e["model"].get("family", "?")
         names[family] = names.get(family, 0) + 1
-        rec = ModelRecord(name=f"{family}_{names[family]}", family=family, config=params)
-        if res.error is not None:
-            rec.error = last_line(str(res.error), type(res.error).__name__)
-        elif m.get("final"):
-            rec.score_val, rec.trial_id = float(m["score"]), m["trial_id"]
+        rec = ModelRecord(name=f"{family}_{names[family]}", family=family,
+                          config=e["model"].get("params", {}))
+        if e["error"] is not None:
+            rec.error = e["error"]
+        elif m.get("final") and e["checkpoint"]:
+            rec.score_val, rec.trial_id = float(m["score"]), e["trial_id"]
             rec.fit_time_s, rec.predict_time_s = m["fit_time_s"], m["predict_time_s"]
-            rec.models_path = m["models_path"]
+            rec.models_path = str(Path(e["checkpoint"]) / MODELS_FILE)
             rec.note = f"{m['rounds']} boosting rounds on {m['workers']} workers"
         elif "rounds" in m:
             rec.error = (f"stopped by the scheduler after {m['rounds']} boosting rounds "
@@ -108,8 +125,11 @@ def _records(results, metric, names: dict[str, int]) -> list[ModelRecord]:
 
 
 def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_start: float,
-                  time_limit: float | None, t_wall: float) -> FitResult:
-    """Runs the large-data fit in ``folder``; ``t_start`` is when its time limit began."""
+                  time_limit: float | None, ledger: dict[str, list],
+                  t_wall: float) -> FitResult:
+    """Runs the large-data fit in ``folder``; ``t_start`` is when its time limit began,
+    ``ledger`` the trials an interrupted run of it finished (they are not run again: their
+    holdout predictions are reloaded from their checkpoints)."""
     problem = inputs.problem
     families = [f for f in settings.families if f.name in LOOPS]
     if not families:
@@ -130,6 +150,8 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     reserve = min(15.0, max(3.0, 0.05 * time_limit)) if time_limit else 0.0
     manager = start_manager(folder.name, {"data_parallel": plan.to_dict()}, deadline)
     store, store_name = start_store(folder.name)
+    reload_finished(store, ledger, folder)
+    done = ledger.get(PHASE, [])
     setup = LargeSetup(
         problem=problem, columns=inputs.columns, label=LABEL,
         train_files=inputs.train_files, train_rows=tuple(file_rows(inputs.train_files)),
@@ -141,7 +163,13 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
         use_gpu=plan.use_gpu, families={f.name: f for f in families})
     portfolio = portfolio_configs(families, settings.hyperparameters)
     max_models = settings.max_models or (len(portfolio) if deadline == float("inf") else None)
-    searcher, budget = make_searcher(settings.searcher, settings.seed, portfolio), None
+    todo = None if max_models is None else max_models - len(done)
+    searcher = make_searcher(settings.searcher, settings.seed + (1000 if done else 0),
+                             remaining(portfolio, [e["model"] for e in done]))
+    for e in done:
+        if e["metrics"].get("final") and not e["error"]:
+            searcher.add_evaluated_point({"model": e["model"]}, e["metrics"]["score"])
+    budget = None
     if deadline != float("inf"):
         left = deadline - reserve - time.time()
         searcher = StopAt(searcher, deadline - reserve - min(0.25 * left, 60.0))
@@ -153,19 +181,23 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
         tune_config=tune.TuneConfig(
             metric="score", mode=metric.mode, search_alg=searcher,
             scheduler=make_large_scheduler(settings.scheduler),
-            num_samples=max_models or -1, max_concurrent_trials=plan.concurrent_trials,
+            num_samples=-1 if todo is None else max(todo, 1),
+            max_concurrent_trials=plan.concurrent_trials,
             time_budget_s=budget),
         run_config=tune.RunConfig(
-            name=PHASE, storage_path=str(folder), verbose=0,
-            callbacks=[ProgressReporter(metric, deadline, max_models),
+            name=experiment_name(PHASE, ledger), storage_path=str(folder), verbose=0,
+            callbacks=[ProgressReporter(metric, deadline, todo),
                        TrialLedger(folder, PHASE), StopOnInterrupt(),
                        ReleaseWorkerGroups(str(folder / "train" / "workers"))],
             failure_config=tune.FailureConfig(max_failures=settings.max_retries)))
     with owning_fit_actors(manager, store, "the prepared table and the finished trials "
                            f"stay in {folder}"):
-        with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
-            grid = tuner.fit()
-        records = _records([grid[i] for i in range(len(grid))], metric, {})
+        entries = list(done)
+        if todo is None or todo > 0:
+            with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
+                grid = tuner.fit()
+            entries += _entries([grid[i] for i in range(len(grid))])
+        records = _records(entries, metric)
         models = ModelSet(problem, records)
         if not models.usable():
             errors = "; ".join(sorted({r.error or "" for r in records}))[:400]

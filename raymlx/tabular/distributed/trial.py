@@ -8,7 +8,9 @@ trial between reports) and ``FailureConfig`` restarting a worker group that lost
 from its last checkpoint. When the run ends it loads the booster into the family's fold
 estimator (so the predictor predicts as for the in-memory path), predicts the holdout file
 by file, sends those predictions to the fit's store actor, which owns them, and reports the
-fit metric on the holdout as ``score``.
+fit metric on the holdout as ``score`` with a Tune checkpoint holding the model and the
+holdout predictions (in the out-of-fold file's place: on this path they are what the
+ensemble is selected on), from which ``AutoML.resume`` reloads a finished trial.
 """
 
 from __future__ import annotations
@@ -18,16 +20,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import cloudpickle
 import numpy as np
 from ray import tune
 
 from raymlx.tabular.distributed.boosting import LOOPS, MAX_ROUNDS, MODEL_FILE
 from raymlx.tabular.distributed.shards import read_matrix, share_files
+from raymlx.tabular.engine.trial import MODELS_FILE, OOF_FILE, report_with_checkpoint
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.problem import Problem
 
-MODELS_FILE = "fold_models.pkl"
 TRIAL_CPUS = 0.01  # the trial's own process only waits on its Train run
 
 
@@ -137,11 +138,9 @@ def run_large_trial(config: dict, setup: LargeSetup) -> None:
     score = get_metric(problem.metric, problem.problem_type).score(y, pred,
                                                                    problem.problem_type)
     publish(get_store(setup.store_name), trial_id, pred)
-    path = os.path.join(tune.get_context().get_trial_dir(), MODELS_FILE)
-    with open(path, "wb") as fh:
-        cloudpickle.dump([est], fh)
-    tune.report({"score": score, "rounds": rounds, "partial": False, "final": True,
-                 "family": family,
-                 "fit_time_s": fit_time, "predict_time_s": predict_time,
-                 "models_path": path, "trial_id": trial_id,
-                 "workers": setup.num_workers})
+    report_with_checkpoint(
+        {"score": score, "rounds": rounds, "partial": False, "final": True,
+         "family": family, "fit_time_s": fit_time, "predict_time_s": predict_time,
+         "workers": setup.num_workers},
+        {MODELS_FILE: [est], OOF_FILE: pred,
+         "model.json": {"family": family, "params": params}})

@@ -65,7 +65,7 @@ def prepare_inputs(settings: FitSettings, X: pd.DataFrame, y: pd.Series) -> FitI
 def saved_inputs(saved: Any) -> FitInputs:
     """The inputs a fit folder holds; a folder written before the tabular product moved
     into ``raymlx/tabular/`` holds a dict with a ``task`` instead."""
-    if isinstance(saved, FitInputs):
+    if not isinstance(saved, dict):  # FitInputs, or the large-data path's LargeInputs
         return saved
     pre = saved["preprocessor"]
     problem = saved["task"].with_features(saved["arrays"]["X"].shape[1], pre.categorical_)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ STATE_FILE = "fit_state.pkl"
 LEDGER_FILE = "trials.jsonl"
 KEPT_METRICS = ("score", "family", "fit_time_s", "predict_time_s", "folds_cut_short",
                 "folds_done", "repeats", "partial", "error", "trial_time_s", "node_id",
-                "device")
+                "device", "rounds", "workers", "final")
 
 
 def fit_folder(root: Path, started: float) -> Path:
@@ -136,10 +137,12 @@ class TrialLedger(Callback):
         self._write(trial, last_line(text, "the trial's worker failed"))
 
 
+_TRIAL_FOLDER = re.compile(r"^[A-Za-z_]+?_[0-9a-f]{8}(?:_\d{5})?_(\d+)(?:_|$)")
+
+
 def trial_index(name: str) -> int:
     """The creation counter in a Tune trial folder's name,
-    ``run_trial_<trial id>_<counter>_<config>_<date>``."""
-    try:
-        return int(name.split("_")[3])
-    except (IndexError, ValueError):
-        return 1 << 30
+    ``<trainable>_<trial id>_<counter>_<config>_<date>`` (the trainable's name, such as
+    ``run_trial`` or ``run_large_trial``, may hold underscores)."""
+    match = _TRIAL_FOLDER.match(name)
+    return int(match.group(1)) if match else 1 << 30

@@ -123,7 +123,7 @@ def run_trial(config: dict, setup: TrialSetup) -> None:
             raise MemoryLimitExceeded(guard.message)
         metrics.update(device=device, node_id=tracker.node_id,
                        **({"device_note": note} if note else {}))
-        _report_with_checkpoint(metrics, files)
+        report_with_checkpoint(metrics, files)
         status = "ok"
     except Exception as exc:  # reported, not hidden: it becomes the leaderboard's error
         if isinstance(exc, MemoryLimitExceeded):
@@ -224,7 +224,7 @@ def _fit(family: ModelFamily, config: dict, data: list, store, setup: TrialSetup
     return metrics, files
 
 
-def _report_with_checkpoint(metrics: dict, files: dict) -> None:
+def report_with_checkpoint(metrics: dict, files: dict) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, value in files.items():
             path = os.path.join(tmp, name)

@@ -17,26 +17,9 @@ from raymlx import AutoML
 from raymlx.errors import InputError
 from raymlx.tabular.distributed.entry import route
 from raymlx.tabular.settings import resolve_settings
+from tests.tabular.distributed.tables import write_table
 
 FAST = {"xgboost": [{"eta": 0.3, "max_depth": 4}], "lightgbm": [{"learning_rate": 0.3}]}
-
-
-def write_table(folder, n_files: int = 4, rows: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    """A binary table with a nonlinear signal, a text column and missing values, as
-    ``n_files`` Parquet files; returns all of it."""
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    frames = []
-    for i in range(n_files):
-        X = rng.normal(size=(rows, 6))
-        df = pd.DataFrame(X, columns=[f"x{j}" for j in range(6)])
-        df["colour"] = rng.choice(["red", "green", "blue"], rows)
-        df.loc[rng.random(rows) < 0.05, "x3"] = np.nan
-        signal = X[:, 0] * X[:, 1] + np.sin(2 * X[:, 2]) + (df["colour"] == "red") - 0.3
-        df["y"] = np.where(signal + 0.3 * rng.normal(size=rows) > 0, "yes", "no")
-        df.to_parquet(os.path.join(folder, f"part-{i}.parquet"))
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +155,28 @@ def test_bad_files_in_a_folder_name_the_file_on_the_large_path(ray_session, tmp_
         aml.fit(str(folder))
     assert "\n" not in str(info.value)
     assert not (tmp_path / "runs").exists()  # nothing was started
+
+
+def test_resume_runs_only_the_trials_its_ledger_lacks(large_fit, tmp_path):
+    """A driver killed after the XGBoost trial finished: the copy of the fit folder whose
+    ledger lost the LightGBM line resumes with the XGBoost trial as it was (its checkpoint
+    reloaded, not trained again) and trains LightGBM anew."""
+    import shutil
+
+    aml, _, test, _ = large_fit
+    folder = tmp_path / "fit-copy"
+    shutil.copytree(aml.experiment_path_, folder)
+    lines = (folder / "trials.jsonl").read_text().splitlines()
+    kept = [line for line in lines if json.loads(line)["model"]["family"] == "xgboost"]
+    assert len(kept) == 1 and len(lines) == 2
+    (folder / "trials.jsonl").write_text(kept[0] + "\n")
+    resumed = AutoML.resume(folder)
+    assert resumed.data_path_ == aml.data_path_
+    before = aml.leaderboard().set_index("model")
+    after = resumed.leaderboard().set_index("model")
+    assert set(after.index) == set(before.index) and after.error.isna().all()
+    assert after.loc["xgboost_1"].score_val == before.loc["xgboost_1"].score_val
+    trained = {json.loads(line)["model"]["family"]
+               for line in (folder / "trials.jsonl").read_text().splitlines()[1:]}
+    assert trained == {"lightgbm"}  # the only trial the resumed fit ran
+    assert resumed.score(test) > 0.9

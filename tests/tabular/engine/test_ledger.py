@@ -43,6 +43,7 @@ def test_a_reset_phase_starts_again_empty_and_later_entries_count(tmp_path):
 
 def test_trial_folder_names_give_the_creation_counter():
     assert trial_index("run_trial_1a2b3c4d_00017_17_model=x_2026-11-27_21-00-00") == 17
+    assert trial_index("run_large_trial_5140bcec_2_family=lightgbm_2026-12-02_15-45-17") == 2
     assert trial_index("odd") == 1 << 30
 
 
