@@ -67,6 +67,8 @@ class ResourceManager:
         if not trial or not trial["attempts"]:
             return
         attempt = trial["attempts"][-1]
+        if attempt["end"] is not None:  # closed already (a worker told it before Tune)
+            return
         attempt.update(end=info.get("time", time.time()), status=status,
                        rss_peak=info.get("rss_peak"))
         if info.get("node_memory"):

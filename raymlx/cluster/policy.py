@@ -187,6 +187,7 @@ class DataParallelPlan:
     concurrent_trials: int
     use_gpu: bool
     notes: list[str] = field(default_factory=list)
+    memory_per_worker: float = 0.0  # bytes: a node's Ray memory / the workers it holds
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,7 +199,8 @@ def plan_data_parallel(nodes: list[NodeInfo], num_workers: int | None,
     """Workers per trial (default: one per node that can hold a worker), and trials at
     once: the worker slots of the cluster (``CPUs // cpus_per_worker`` per node) divided
     by the workers of a trial. GPUs: one per worker when every worker can get one (or
-    ``use_gpus=True``, which insists); XGBoost trains on them."""
+    ``use_gpus=True``, which insists); XGBoost trains on them. The memory of a worker is
+    the least, over nodes, of a node's Ray ``memory`` shared by the workers it holds."""
     alive = [n for n in nodes if n.alive]
     if not alive:
         raise InputError("the Ray cluster has no live nodes")
@@ -223,4 +225,7 @@ def plan_data_parallel(nodes: list[NodeInfo], num_workers: int | None,
     concurrent = max(1, total // num_workers)
     if use_gpu:
         concurrent = max(1, min(concurrent, gpus // num_workers))
-    return DataParallelPlan(num_workers, float(cpus_per_worker), concurrent, use_gpu, notes)
+    memory = min((n.memory_bytes / slots[n.node_id] for n in alive if slots[n.node_id]),
+                 default=0.0)
+    return DataParallelPlan(num_workers, float(cpus_per_worker), concurrent, use_gpu, notes,
+                            memory)

@@ -19,6 +19,9 @@ def format_report(report: dict[str, Any]) -> str:
                      + f"; trials running {report['trials_running']}, finished "
                        f"{report['trials_finished']}, retried {report['retries']}, memory "
                        f"overruns {len(report.get('memory_overruns', {}))}")
+    parallel = (report.get("plan") or {}).get("data_parallel")
+    if parallel:
+        lines.append(data_parallel_line(parallel))
     header = (f"{'node':<10} {'address':<15} {'state':<6} {'CPU used/total':>14} "
               f"{'GPU used/total':>14} {'mem GiB used/total':>18}  running")
     lines.append(header)
@@ -33,6 +36,15 @@ def format_report(report: dict[str, Any]) -> str:
                      f"{_gib(row.get('memory_used')):>8}/{_gib(row.get('memory_total')):<9} "
                      f"{running}")
     return "\n".join(lines)
+
+
+def data_parallel_line(plan: dict[str, Any]) -> str:
+    """The large-data path's plan: workers per trial, trials at once, memory per worker."""
+    gpu = " + 1 GPU" if plan.get("use_gpu") else ""
+    memory = plan.get("memory_per_worker")
+    return (f"large-data path: {plan['num_workers']} workers x {plan['cpus_per_worker']:g} "
+            f"CPU{gpu} per trial, {plan['concurrent_trials']} trial(s) at once"
+            + (f", {memory / 2**30:.2f} GiB memory per worker" if memory else ""))
 
 
 def utilisation_line(summary: dict[str, Any]) -> str:

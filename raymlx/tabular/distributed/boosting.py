@@ -9,7 +9,8 @@ data-parallel learner does not). Every :data:`REPORT_EVERY` rounds all workers c
 units (:data:`SIGNALS`) and ``rounds``, rank 0 with a checkpoint of the booster; Tune's
 ASHA reads them through ``TuneReportCallback``. At a report the workers also agree, by
 rank 0's clock, whether the deadline has passed. A restarted worker group (Ray Train's
-``FailureConfig``) resumes boosting from the last checkpoint.
+``FailureConfig``) resumes boosting from the last checkpoint. An XGBoost worker whose
+shard is over its memory trains from disk (:mod:`.external_memory`).
 """
 
 from __future__ import annotations
@@ -91,25 +92,55 @@ def _rss() -> int:
         return 0
 
 
-def _write_stats(config: dict[str, Any], rows: int, rss_start: int, resumed_at: int) -> None:
-    """This worker's rows, memory (its start and its peak, from ``getrusage``) and the
-    round it resumed from (0 unless its group was restarted from a checkpoint) as
-    ``<stats_dir>/<trial>-rank<r>.json``, for the cluster report and the benchmark."""
+def _write_stats(config: dict[str, Any], numbers: dict[str, int]) -> None:
+    """This worker's ``numbers`` (``rows``; resident memory at its start, ``rss_start``,
+    and with its shard read, ``rss_loaded``; ``resumed_at``, the round it went on from,
+    0 unless its group was restarted from a checkpoint), its peak memory (``getrusage``)
+    and its family as ``<stats_dir>/<trial>-rank<r>.json``, for the tests and the
+    benchmark."""
     import resource
 
+    import ray
     import ray.train
 
-    if not config.get("stats_dir"):
-        return
     ctx = ray.train.get_context()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    _tell_manager(config, "ok", peak)
+    if not config.get("stats_dir"):
+        return
     os.makedirs(config["stats_dir"], exist_ok=True)
     path = os.path.join(config["stats_dir"],
-                        f"{config['trial_id']}-rank{ctx.get_world_rank()}.json")
+                        worker_key(config["trial_id"], ctx.get_world_rank()) + ".json")
     with open(path, "w") as fh:
-        json.dump({"rows": rows, "rss_start": rss_start, "rss_peak": peak,
-                   "node_id": ctx.get_node_rank(), "family": config["family"],
-                   "resumed_at": resumed_at}, fh)
+        json.dump({**numbers, "rss_peak": peak, "family": config["family"],
+                   "node_id": ray.get_runtime_context().get_node_id(),
+                   "external_memory": bool(config.get("external_memory"))}, fh)
+
+
+def worker_key(trial_id: str, rank: int) -> str:
+    """The name a trial's worker goes by in the fit's resource manager."""
+    return f"{trial_id}-rank{rank}"
+
+
+def _tell_manager(config: dict[str, Any], status: str | None, rss_peak: int = 0) -> None:
+    """Tells the fit's resource manager (``raymlx cluster status``) that this worker
+    started (``status=None``) or ended, from the worker's own node; fire and forget."""
+    import ray.train
+
+    from raymlx.cluster.manager import finished_message, get_manager, started_message
+
+    if not config.get("fit_name"):
+        return
+    try:
+        manager = get_manager(config["fit_name"])
+    except ValueError:  # the fit ended meanwhile
+        return
+    key = worker_key(config["trial_id"], ray.train.get_context().get_world_rank())
+    if status is None:
+        manager.trial_started.remote(key, started_message(
+            config["family"], config["worker_request"], config["device"], time.time()))
+    else:
+        manager.trial_finished.remote(key, status, finished_message(rss_peak))
 
 
 def note_worker_group(config: dict[str, Any]) -> None:
@@ -122,6 +153,7 @@ def note_worker_group(config: dict[str, Any]) -> None:
     import ray.util
 
     group = ray.util.get_current_placement_group()
+    _tell_manager(config, None)
     if not config.get("stats_dir") or group is None:
         return
     if ray.train.get_context().get_world_rank() == 0:
@@ -150,17 +182,17 @@ def xgboost_loop(config: dict[str, Any]) -> None:
     """One worker of a data-parallel XGBoost trial (``XGBoostTrainer``)."""
     import xgboost as xgb
 
+    from raymlx.tabular.distributed.external_memory import training_matrix
     from raymlx.tabular.distributed.shards import read_matrix
 
     note_worker_group(config)
     cols, label = config["columns"], config["label"]
     rss_start = _rss()
-    X, y = read_matrix(_my_files(config), cols, label)
-    rows = len(y)
     types = ["c" if i in config["categorical"] else "q" for i in range(len(cols))]
-    # quantised once (a byte or two per value), so the float matrix can go
-    dtrain = xgb.QuantileDMatrix(X, y, feature_types=types, enable_categorical=True)
-    del X, y
+    cache = tempfile.TemporaryDirectory(prefix="raymlx-xgb-pages-")
+    dtrain, rows = training_matrix(_my_files(config), cols, label, types,
+                                   bool(config.get("external_memory")), cache.name)
+    rss_loaded = _rss()
     Xv, yv = read_matrix(config["holdout_files"], cols, label)
     dvalid = xgb.QuantileDMatrix(Xv, yv, feature_types=types, enable_categorical=True,
                                  ref=dtrain)
@@ -191,8 +223,11 @@ def xgboost_loop(config: dict[str, Any]) -> None:
                         xgb_model=model_file, callbacks=[stopping, ReportAndStop()])
     rounds = booster.num_boosted_rounds()
     last = booster.eval(dvalid, "valid").split()[-1].split(":")[-1]
-    _write_stats(config, rows, rss_start, done)
+    _write_stats(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
+                          "resumed_at": done})
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)
+    del dtrain
+    cache.cleanup()
 
 
 def lightgbm_loop(config: dict[str, Any]) -> None:
@@ -208,9 +243,13 @@ def lightgbm_loop(config: dict[str, Any]) -> None:
     rss_start = _rss()
     X, y = read_matrix(_my_files(config), cols, label)
     rows = len(y)
+    # the Datasets own the matrices from here: LightGBM drops them once binned, in train
     train = lgb.Dataset(X, y, categorical_feature=cats, free_raw_data=True)
+    del X, y
+    rss_loaded = _rss()
     Xv, yv = read_matrix(config["holdout_files"], cols, label)
-    valid = lgb.Dataset(Xv, yv, reference=train)
+    valid = lgb.Dataset(Xv, yv, reference=train, free_raw_data=True)
+    del Xv, yv
     _, metric, how = config["signal"]
     params = {**config["params"], **_objective(config["problem_type"], config["n_classes"],
                                                "lightgbm"),
@@ -237,7 +276,8 @@ def lightgbm_loop(config: dict[str, Any]) -> None:
                                    report_and_stop])
     rounds = booster.current_iteration()
     last = booster.eval_valid()[0][2] if booster.eval_valid() else np.nan
-    _write_stats(config, rows, rss_start, done)
+    _write_stats(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
+                          "resumed_at": done})
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)
 
 

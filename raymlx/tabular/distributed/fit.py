@@ -26,7 +26,14 @@ from raymlx.cluster.policy import plan_data_parallel
 from raymlx.errors import FitError, InputError, last_line
 from raymlx.schedulers.in_order import InOrderASHAScheduler
 from raymlx.searchers.deadline import StopAt
-from raymlx.tabular.distributed.boosting import LOOPS, MAX_ROUNDS, REPORT_EVERY, SIGNALS
+from raymlx.tabular.distributed.boosting import (
+    LOOPS,
+    MAX_ROUNDS,
+    REPORT_EVERY,
+    SIGNALS,
+    worker_key,
+)
+from raymlx.tabular.distributed.external_memory import needs_external_memory
 from raymlx.tabular.distributed.prepare import LABEL, LargeInputs, read_labels
 from raymlx.tabular.distributed.shards import file_rows
 from raymlx.tabular.distributed.trial import TRIAL_CPUS, LargeSetup, run_large_trial
@@ -52,12 +59,17 @@ class ReleaseWorkerGroups(tune.Callback):
     Train workers held, if it is still there (see
     :func:`~raymlx.tabular.distributed.boosting.note_worker_group`)."""
 
-    def __init__(self, stats_dir: str) -> None:
-        self.stats_dir = stats_dir
+    def __init__(self, stats_dir: str, manager=None, num_workers: int = 0) -> None:
+        self.stats_dir, self.manager, self.num_workers = stats_dir, manager, num_workers
 
     def release(self, trial_id: str) -> None:
         from ray._raylet import PlacementGroupID
         from ray.util.placement_group import PlacementGroup, remove_placement_group
+
+        if self.manager is not None:  # workers that did not get to say they ended
+            for rank in range(self.num_workers):
+                self.manager.trial_finished.remote(worker_key(trial_id, rank), "stopped",
+                                                   {"time": time.time()})
 
         path = Path(self.stats_dir) / f"{trial_id}.pg"
         if not path.exists():
@@ -124,6 +136,20 @@ def _records(entries: list[dict], metric) -> list[ModelRecord]:
     return records
 
 
+def _fitting_families(families: list, inputs: LargeInputs, plan) -> list:
+    """The families whose workers can hold their shards: XGBoost always (it trains from
+    disk when a shard is too large, :mod:`.external_memory`); LightGBM, which has no
+    external-memory mode, only when the shards fit (or when it is the only family)."""
+    share = (inputs.rows * (1 - inputs.fraction) / plan.num_workers
+             * (len(inputs.columns) + 1) * 4)
+    if len(families) < 2 or not needs_external_memory(share, plan.memory_per_worker):
+        return families
+    log.warning("resources: a worker's share of the table (%.3g GB) is over half of its "
+                "memory (%.3g GB); XGBoost trains from disk and LightGBM is left out",
+                share / 1e9, plan.memory_per_worker / 1e9)
+    return [f for f in families if f.name != "lightgbm"]
+
+
 def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_start: float,
                   time_limit: float | None, ledger: dict[str, list],
                   t_wall: float) -> FitResult:
@@ -146,6 +172,7 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
              len(inputs.holdout_files), 100 * inputs.fraction, plan.num_workers,
              plan.cpus_per_worker, " + 1 GPU each" if plan.use_gpu else "",
              plan.concurrent_trials)
+    families = _fitting_families(families, inputs, plan)
     deadline = (t_start + time_limit) if time_limit else float("inf")
     reserve = min(15.0, max(3.0, 0.05 * time_limit)) if time_limit else 0.0
     manager = start_manager(folder.name, {"data_parallel": plan.to_dict()}, deadline)
@@ -160,7 +187,8 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
         num_workers=plan.num_workers, cpus_per_worker=plan.cpus_per_worker,
         deadline=deadline - 2 * reserve, seed=settings.seed, store_name=store_name,
         storage=str(folder / "train"), max_failures=settings.max_retries,
-        use_gpu=plan.use_gpu, families={f.name: f for f in families})
+        use_gpu=plan.use_gpu, memory_per_worker=plan.memory_per_worker, fit_name=folder.name,
+        families={f.name: f for f in families})
     portfolio = portfolio_configs(families, settings.hyperparameters)
     max_models = settings.max_models or (len(portfolio) if deadline == float("inf") else None)
     todo = None if max_models is None else max_models - len(done)
@@ -188,7 +216,8 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
             name=experiment_name(PHASE, ledger), storage_path=str(folder), verbose=0,
             callbacks=[ProgressReporter(metric, deadline, todo),
                        TrialLedger(folder, PHASE), StopOnInterrupt(),
-                       ReleaseWorkerGroups(str(folder / "train" / "workers"))],
+                       ReleaseWorkerGroups(str(folder / "train" / "workers"), manager,
+                                           plan.num_workers)],
             failure_config=tune.FailureConfig(max_failures=settings.max_retries)))
     with owning_fit_actors(manager, store, "the prepared table and the finished trials "
                            f"stay in {folder}"):

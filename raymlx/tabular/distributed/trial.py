@@ -51,8 +51,23 @@ class LargeSetup:
     storage: str  # where the Train runs keep their checkpoints
     max_failures: int = 2
     use_gpu: bool = False
+    memory_per_worker: float = 0.0  # bytes (the plan's); XGBoost goes external above it
+    fit_name: str = ""  # the fit folder's name: its resource manager's
     max_rounds: int = MAX_ROUNDS
     families: dict = field(default_factory=dict)
+
+
+def shard_bytes(setup: LargeSetup) -> float:
+    """The largest worker's shard as the float32 matrix it reads (label included)."""
+    rows = dict(zip(setup.train_files, setup.train_rows))
+    shares = share_files(setup.train_files, setup.train_rows, setup.num_workers)
+    return max(sum(rows[f] for f in share) for share in shares) * (len(setup.columns) + 1) * 4
+
+
+def worker_cpus(setup: LargeSetup) -> float:
+    """A hair under the worker's CPUs, so that a node full of workers still has room for
+    the trial's own process, on whichever node it runs."""
+    return max(0.01, setup.cpus_per_worker - TRIAL_CPUS)
 
 
 def _trainer(family: str, loop_config: dict, setup: LargeSetup, name: str):
@@ -62,8 +77,7 @@ def _trainer(family: str, loop_config: dict, setup: LargeSetup, name: str):
     from ray.tune.integration.ray_train import TuneReportCallback
 
     Trainer: Any = XGBoostTrainer if family == "xgboost" else LightGBMTrainer
-    # a hair under the worker's CPUs, so N one-CPU workers and the trial fit N CPUs
-    cpus = max(0.01, setup.cpus_per_worker - TRIAL_CPUS / setup.num_workers)
+    cpus = worker_cpus(setup)
     return Trainer(
         LOOPS[family], train_loop_config=loop_config,
         scaling_config=ray.train.ScalingConfig(num_workers=setup.num_workers,
@@ -108,6 +122,7 @@ def predict_files(est, files: tuple[str, ...], columns: tuple[str, ...],
 
 def run_large_trial(config: dict, setup: LargeSetup) -> None:
     """The Tune function trainable of one large-data configuration."""
+    from raymlx.tabular.distributed.external_memory import needs_external_memory
     from raymlx.tabular.engine.oof_store import get_store, publish
 
     t0 = time.time()
@@ -115,6 +130,8 @@ def run_large_trial(config: dict, setup: LargeSetup) -> None:
     params.pop("n_estimators", None)  # the rounds are ASHA's and early stopping's
     trial_id = tune.get_context().get_trial_id()
     shares = share_files(setup.train_files, setup.train_rows, setup.num_workers)
+    external = family == "xgboost" and needs_external_memory(
+        shard_bytes(setup), setup.memory_per_worker)
     device = "cuda" if setup.use_gpu else "cpu"
     loop_config = {
         "family": family, "params": params, "columns": list(setup.columns), "label": setup.label,
@@ -123,7 +140,9 @@ def run_large_trial(config: dict, setup: LargeSetup) -> None:
         "problem_type": setup.problem.problem_type, "n_classes": setup.problem.n_classes,
         "num_threads": max(1, int(round(setup.cpus_per_worker))), "seed": setup.seed,
         "device": device, "deadline": setup.deadline, "max_rounds": setup.max_rounds,
-        "trial_id": trial_id, "stats_dir": os.path.join(setup.storage, "workers")}
+        "external_memory": external, "trial_id": trial_id, "fit_name": setup.fit_name,
+        "worker_request": {"CPU": worker_cpus(setup), **({"GPU": 1.0} if setup.use_gpu else {})},
+        "stats_dir": os.path.join(setup.storage, "workers")}
     result = _trainer(family, loop_config, setup, f"train-{trial_id}").fit()
     if result.error is not None:
         raise result.error

@@ -69,3 +69,13 @@ def test_gpus_are_used_when_every_worker_gets_one():
     assert not plan_data_parallel([_node(0, 2, 1), _node(1, 2)], 2, 1).use_gpu
     with pytest.raises(InputError, match="needs 2 GPUs; the Ray cluster has 1"):
         plan_data_parallel([_node(0, 2, 1), _node(1, 2)], 2, 1, use_gpus=True)
+
+
+def test_a_workers_memory_is_the_tightest_nodes_share():
+    plan = plan_data_parallel([_node(0, 4), _node(1, 2)], 2, 1)  # 8 GB each node
+    assert plan.memory_per_worker == 8 * GB / 4  # four workers fill node 0
+    from raymlx.cluster.report import data_parallel_line
+
+    assert data_parallel_line(plan.to_dict()) == (
+        "large-data path: 2 workers x 1 CPU per trial, 3 trial(s) at once, "
+        f"{8 * GB / 4 / 2**30:.2f} GiB memory per worker")
