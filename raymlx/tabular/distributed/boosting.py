@@ -92,10 +92,11 @@ def _rss() -> int:
         return 0
 
 
-def _write_stats(config: dict[str, Any], numbers: dict[str, int]) -> None:
+def _write_stats(config: dict[str, Any], numbers: dict[str, float]) -> None:
     """This worker's ``numbers`` (``rows``; resident memory at its start, ``rss_start``,
     and with its shard read, ``rss_loaded``; ``resumed_at``, the round it went on from,
-    0 unless its group was restarted from a checkpoint), its peak memory (``getrusage``)
+    0 unless its group was restarted from a checkpoint; the ``rounds`` it trained and
+    their seconds, ``train_s``), its peak memory (``getrusage``)
     and its family as ``<stats_dir>/<trial>-rank<r>.json``, for the tests and the
     benchmark."""
     import resource
@@ -218,13 +219,15 @@ def xgboost_loop(config: dict[str, Any]) -> None:
     stopping = xgb.callback.EarlyStopping(
         rounds=EARLY_STOPPING_ROUNDS, metric_name=eval_metric, data_name="valid",
         maximize=eval_metric == "auc", save_best=False)
+    t_train = time.time()
     booster = xgb.train(params, dtrain, max(1, config["max_rounds"] - done),
                         evals=[(dvalid, "valid")], verbose_eval=False,
                         xgb_model=model_file, callbacks=[stopping, ReportAndStop()])
     rounds = booster.num_boosted_rounds()
     last = booster.eval(dvalid, "valid").split()[-1].split(":")[-1]
     _write_stats(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
-                          "resumed_at": done})
+                          "resumed_at": done, "rounds": rounds - done,
+                          "train_s": time.time() - t_train})
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)
     del dtrain
     cache.cleanup()
@@ -270,14 +273,18 @@ def lightgbm_loop(config: dict[str, Any]) -> None:
             raise lgb.callback.EarlyStopException(env.iteration,
                                                   env.evaluation_result_list)
 
+    t_train = time.time()
     booster = lgb.train(params, train, max(1, config["max_rounds"] - done),
                         valid_sets=[valid], valid_names=["valid"], init_model=model_file,
                         callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False),
                                    report_and_stop])
     rounds = booster.current_iteration()
-    last = booster.eval_valid()[0][2] if booster.eval_valid() else np.nan
+    # lgb.train hands back a booster without its Datasets (keep_training_booster=False):
+    # the last evaluation is in best_score
+    last = next(iter(booster.best_score.get("valid", {}).values()), np.nan)
     _write_stats(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
-                          "resumed_at": done})
+                          "resumed_at": done, "rounds": rounds - done,
+                          "train_s": time.time() - t_train})
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)
 
 

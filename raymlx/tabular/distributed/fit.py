@@ -127,6 +127,9 @@ def _records(entries: list[dict], metric) -> list[ModelRecord]:
             rec.fit_time_s, rec.predict_time_s = m["fit_time_s"], m["predict_time_s"]
             rec.models_path = str(Path(e["checkpoint"]) / MODELS_FILE)
             rec.note = f"{m['rounds']} boosting rounds on {m['workers']} workers"
+        elif "rounds" in m and m.get("partial") is False:  # trained, not yet scored
+            rec.error = (f"stopped at the time limit after {m['rounds']} boosting rounds, "
+                         "before it had scored the holdout")
         elif "rounds" in m:
             rec.error = (f"stopped by the scheduler after {m['rounds']} boosting rounds "
                          f"({metric.name} {float(m['score']):.4g} so far)")
@@ -175,6 +178,10 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     families = _fitting_families(families, inputs, plan)
     deadline = (t_start + time_limit) if time_limit else float("inf")
     reserve = min(15.0, max(3.0, 0.05 * time_limit)) if time_limit else 0.0
+    # after its workers stop, a trial still waits for Ray Train to tear them down, loads
+    # the booster, predicts the holdout and reports (measured 10-20 s on a 2-core node):
+    # a trial cut off in that time by Tune's time budget is lost
+    finish = min(60.0, max(20.0, 0.1 * time_limit)) if time_limit else 0.0
     manager = start_manager(folder.name, {"data_parallel": plan.to_dict()}, deadline)
     store, store_name = start_store(folder.name)
     reload_finished(store, ledger, folder)
@@ -185,7 +192,7 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
         holdout_files=inputs.holdout_files,
         signal=SIGNALS[(str(problem.metric), problem.problem_type)],
         num_workers=plan.num_workers, cpus_per_worker=plan.cpus_per_worker,
-        deadline=deadline - 2 * reserve, seed=settings.seed, store_name=store_name,
+        deadline=deadline - reserve - finish, seed=settings.seed, store_name=store_name,
         storage=str(folder / "train"), max_failures=settings.max_retries,
         use_gpu=plan.use_gpu, memory_per_worker=plan.memory_per_worker, fit_name=folder.name,
         families={f.name: f for f in families})
@@ -200,7 +207,7 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     budget = None
     if deadline != float("inf"):
         left = deadline - reserve - time.time()
-        searcher = StopAt(searcher, deadline - reserve - min(0.25 * left, 60.0))
+        searcher = StopAt(searcher, deadline - reserve - finish - min(0.25 * left, 60.0))
         budget = max(1.0, left)
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(run_large_trial, setup=setup),
