@@ -55,6 +55,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # private simulated clusters
+from raymlx.cluster.memory_guard import reset_peak, status_bytes  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results" / "large_data.json"
 AG_PYTHON = REPO / ".venv-autogluon" / "bin" / "python"
 FILE_ROWS = 250_000
@@ -88,19 +90,14 @@ def write_table(folder: Path, rows: int, features: int, seed: int) -> Path:
 
 
 # ---------------------------------------------------------------- memory
-def _status(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def _reset_peak() -> int:
     """Starts ``VmHWM`` again from now; returns the resident bytes now."""
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-    return _status("VmRSS")
+    reset_peak()
+    return status_bytes("VmRSS") or 0
+
+
+def _peak() -> int:
+    return status_bytes("VmHWM") or 0
 
 
 def _test_frame(data: Path):
@@ -138,7 +135,7 @@ def run_large(args) -> dict:
                  {"lightgbm": [{"learning_rate": 0.1}], "xgboost": [{"eta": 0.1}]})
     aml.fit(str(args.train))
     wall = time.time() - t0
-    peak = _status("VmHWM")
+    peak = _peak()
     test = _test_frame(args.data)
     auc = _auc(test["y"], aml.predict_proba(test.drop(columns="y")).iloc[:, 1])
     workers = [json.load(open(p)) for p in
@@ -173,21 +170,14 @@ def _emit_then_stop(out: dict, cluster) -> None:
 
 
 def _whole_matrix(train: Path):
+    """The whole table as one float32 matrix, read as a large-data worker reads its share."""
     import pyarrow.parquet as pq
+
+    from raymlx.tabular.distributed.shards import read_matrix
 
     files = sorted(glob.glob(f"{train}/*.parquet"))
     columns = [c for c in pq.read_schema(files[0]).names if c != "y"]
-    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    X = np.empty((rows, len(columns)), dtype=np.float32)
-    y = np.empty(rows, dtype=np.int8)
-    at = 0
-    for f in files:
-        table = pq.read_table(f)
-        n = table.num_rows
-        for j, c in enumerate(columns):
-            X[at:at + n, j] = table.column(c).to_numpy()
-        y[at:at + n] = table.column("y").to_numpy()
-        at += n
+    X, y = read_matrix(files, columns, "y")
     return X, y, columns
 
 
@@ -201,7 +191,7 @@ def run_lightgbm(args) -> dict:
     wall = time.time() - t0
     test = _test_frame(args.data)
     auc = _auc(test["y"], model.predict_proba(test[columns].to_numpy(np.float32))[:, 1])
-    return {"auc": auc, "wall_s": wall, "rss_rise": _status("VmHWM") - start}
+    return {"auc": auc, "wall_s": wall, "rss_rise": _peak() - start}
 
 
 def run_memory(args) -> dict:
@@ -217,7 +207,7 @@ def run_memory(args) -> dict:
     wall = time.time() - t0
     test = _test_frame(args.data)
     auc = _auc(test["y"], aml.predict_proba(test.drop(columns="y")).iloc[:, 1])
-    return {"auc": auc, "wall_s": wall, "rss_rise": _status("VmHWM") - start,
+    return {"auc": auc, "wall_s": wall, "rss_rise": _peak() - start,
             "best": aml.best_model_}
 
 

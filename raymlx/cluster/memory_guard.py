@@ -35,16 +35,32 @@ class MemoryLimitExceeded(Exception):
     """Raised inside a trial whose process grew past its memory limit."""
 
 
-def process_rss() -> int:
-    """This process's private resident memory in bytes (``RssAnon``; the peak RSS where
-    /proc is missing)."""
+def status_bytes(field: str) -> int | None:
+    """A memory field of ``/proc/self/status`` in bytes: ``RssAnon`` (private resident),
+    ``VmRSS`` (all resident), ``VmHWM`` (the peak of ``VmRSS`` since start or
+    :func:`reset_peak`); None where /proc is missing."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("RssAnon:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
+    return None
+
+
+def reset_peak() -> None:
+    """Starts ``VmHWM`` again from the resident memory now (Linux ``clear_refs``)."""
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+
+def process_rss() -> int:
+    """This process's private resident memory in bytes (``RssAnon``; the peak RSS where
+    /proc is missing)."""
+    rss = status_bytes("RssAnon")
+    if rss is not None:
+        return rss
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 

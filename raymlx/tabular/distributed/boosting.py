@@ -83,17 +83,17 @@ def _restored() -> tuple[str | None, int]:
 
 
 def _rss() -> int:
-    """This process's whole resident memory now, in the units of ``ru_maxrss`` (the
-    memory guard's ``process_rss`` reads private memory only, which the peak is not)."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0
+    """This process's whole resident memory now (``VmRSS``), in the units of
+    ``ru_maxrss``, the peak it is compared with (the memory guard's ``process_rss`` reads
+    private memory only, which the peak is not)."""
+    from raymlx.cluster.memory_guard import status_bytes
+
+    return status_bytes("VmRSS") or 0
 
 
-def _write_stats(config: dict[str, Any], numbers: dict[str, float]) -> None:
-    """This worker's ``numbers`` (``rows``; resident memory at its start, ``rss_start``,
+def _worker_done(config: dict[str, Any], numbers: dict[str, float]) -> None:
+    """Tells the fit's resource manager this worker ended, with its peak memory, and
+    writes this worker's ``numbers`` (``rows``; resident memory at its start, ``rss_start``,
     and with its shard read, ``rss_loaded``; ``resumed_at``, the round it went on from,
     0 unless its group was restarted from a checkpoint; the ``rounds`` it trained and
     their seconds, ``train_s``), its peak memory (``getrusage``)
@@ -144,6 +144,12 @@ def _tell_manager(config: dict[str, Any], status: str | None, rss_peak: int = 0)
         manager.trial_finished.remote(key, status, finished_message(rss_peak))
 
 
+def _worker_started(config: dict[str, Any]) -> None:
+    """Tells the fit's resource manager this worker started, and notes its group."""
+    _tell_manager(config, None)
+    note_worker_group(config)
+
+
 def note_worker_group(config: dict[str, Any]) -> None:
     """Rank 0 writes the id of the worker group's placement group to
     ``<stats_dir>/<trial>.pg``. When Tune stops a trial between reports it kills the
@@ -154,7 +160,6 @@ def note_worker_group(config: dict[str, Any]) -> None:
     import ray.util
 
     group = ray.util.get_current_placement_group()
-    _tell_manager(config, None)
     if not config.get("stats_dir") or group is None:
         return
     if ray.train.get_context().get_world_rank() == 0:
@@ -186,7 +191,7 @@ def xgboost_loop(config: dict[str, Any]) -> None:
     from raymlx.tabular.distributed.external_memory import training_matrix
     from raymlx.tabular.distributed.shards import read_matrix
 
-    note_worker_group(config)
+    _worker_started(config)
     cols, label = config["columns"], config["label"]
     rss_start = _rss()
     types = ["c" if i in config["categorical"] else "q" for i in range(len(cols))]
@@ -225,7 +230,7 @@ def xgboost_loop(config: dict[str, Any]) -> None:
                         xgb_model=model_file, callbacks=[stopping, ReportAndStop()])
     rounds = booster.num_boosted_rounds()
     last = booster.eval(dvalid, "valid").split()[-1].split(":")[-1]
-    _write_stats(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
+    _worker_done(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
                           "resumed_at": done, "rounds": rounds - done,
                           "train_s": time.time() - t_train})
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)
@@ -241,7 +246,7 @@ def lightgbm_loop(config: dict[str, Any]) -> None:
     from raymlx.tabular.distributed.shards import read_matrix
 
     cols, label = config["columns"], config["label"]
-    note_worker_group(config)
+    _worker_started(config)
     cats = sorted(config["categorical"])
     rss_start = _rss()
     X, y = read_matrix(_my_files(config), cols, label)
@@ -282,7 +287,7 @@ def lightgbm_loop(config: dict[str, Any]) -> None:
     # lgb.train hands back a booster without its Datasets (keep_training_booster=False):
     # the last evaluation is in best_score
     last = next(iter(booster.best_score.get("valid", {}).values()), np.nan)
-    _write_stats(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
+    _worker_done(config, {"rows": rows, "rss_start": rss_start, "rss_loaded": rss_loaded,
                           "resumed_at": done, "rounds": rounds - done,
                           "train_s": time.time() - t_train})
     _report(config, rounds, to_metric(float(last), how), booster.save_model, done=True)

@@ -125,9 +125,12 @@ def run_on_its_path(settings: FitSettings, inputs: Any, folder: Any, t_start: fl
                     time_limit: float | None, ledger: dict[str, list], t_wall: float) -> Any:
     """Runs (or, with a ledger, resumes) the fit of prepared ``inputs`` on the path they
     were prepared for."""
-    from raymlx.tabular.distributed.fit import run_large_fit
     from raymlx.tabular.distributed.prepare import LargeInputs
+
+    if isinstance(inputs, LargeInputs):  # the large path's modules only when it runs
+        from raymlx.tabular.distributed.fit import run_large_fit
+
+        return run_large_fit(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
     from raymlx.tabular.engine.fit import run_fit
 
-    run = run_large_fit if isinstance(inputs, LargeInputs) else run_fit
-    return run(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
+    return run_fit(settings, inputs, folder, t_start, time_limit, ledger, t_wall)

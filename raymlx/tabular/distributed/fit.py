@@ -35,7 +35,7 @@ from raymlx.tabular.distributed.boosting import (
 )
 from raymlx.tabular.distributed.external_memory import needs_external_memory
 from raymlx.tabular.distributed.prepare import LABEL, LargeInputs, read_labels
-from raymlx.tabular.distributed.shards import file_rows
+from raymlx.tabular.distributed.shards import file_rows, largest_share_bytes
 from raymlx.tabular.distributed.trial import TRIAL_CPUS, LargeSetup, run_large_trial
 from raymlx.tabular.engine import final_model
 from raymlx.tabular.engine.fit import FitResult, owning_fit_actors, save_cluster_report
@@ -139,18 +139,19 @@ def _records(entries: list[dict], metric) -> list[ModelRecord]:
     return records
 
 
-def _fitting_families(families: list, inputs: LargeInputs, plan) -> list:
-    """The families whose workers can hold their shards: XGBoost always (it trains from
-    disk when a shard is too large, :mod:`.external_memory`); LightGBM, which has no
-    external-memory mode, only when the shards fit (or when it is the only family)."""
-    share = (inputs.rows * (1 - inputs.fraction) / plan.num_workers
-             * (len(inputs.columns) + 1) * 4)
-    if len(families) < 2 or not needs_external_memory(share, plan.memory_per_worker):
-        return families
+def _fitting_families(families: list, shard: float, plan) -> tuple[list, bool]:
+    """The families whose workers can hold their shards, and whether XGBoost's train from
+    disk (:mod:`.external_memory`): XGBoost always fits; LightGBM, which has no
+    external-memory mode, only when the shards fit in memory (or when it is the only
+    family)."""
+    if not needs_external_memory(shard, plan.memory_per_worker):
+        return families, False
+    if len(families) < 2:
+        return families, True
     log.warning("resources: a worker's share of the table (%.3g GB) is over half of its "
                 "memory (%.3g GB); XGBoost trains from disk and LightGBM is left out",
-                share / 1e9, plan.memory_per_worker / 1e9)
-    return [f for f in families if f.name != "lightgbm"]
+                shard / 1e9, plan.memory_per_worker / 1e9)
+    return [f for f in families if f.name != "lightgbm"], True
 
 
 def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_start: float,
@@ -175,7 +176,9 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
              len(inputs.holdout_files), 100 * inputs.fraction, plan.num_workers,
              plan.cpus_per_worker, " + 1 GPU each" if plan.use_gpu else "",
              plan.concurrent_trials)
-    families = _fitting_families(families, inputs, plan)
+    train_rows = tuple(file_rows(inputs.train_files))
+    families, external = _fitting_families(families, largest_share_bytes(
+        inputs.train_files, train_rows, plan.num_workers, len(inputs.columns)), plan)
     deadline = (t_start + time_limit) if time_limit else float("inf")
     reserve = min(15.0, max(3.0, 0.05 * time_limit)) if time_limit else 0.0
     # after its workers stop, a trial still waits for Ray Train to tear them down, loads
@@ -188,13 +191,13 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     done = ledger.get(PHASE, [])
     setup = LargeSetup(
         problem=problem, columns=inputs.columns, label=LABEL,
-        train_files=inputs.train_files, train_rows=tuple(file_rows(inputs.train_files)),
+        train_files=inputs.train_files, train_rows=train_rows,
         holdout_files=inputs.holdout_files,
         signal=SIGNALS[(str(problem.metric), problem.problem_type)],
         num_workers=plan.num_workers, cpus_per_worker=plan.cpus_per_worker,
         deadline=deadline - reserve - finish, seed=settings.seed, store_name=store_name,
         storage=str(folder / "train"), max_failures=settings.max_retries,
-        use_gpu=plan.use_gpu, memory_per_worker=plan.memory_per_worker, fit_name=folder.name,
+        use_gpu=plan.use_gpu, external_memory=external, fit_name=folder.name,
         families={f.name: f for f in families})
     portfolio = portfolio_configs(families, settings.hyperparameters)
     max_models = settings.max_models or (len(portfolio) if deadline == float("inf") else None)

@@ -37,6 +37,15 @@ def share_files(files: Sequence[str], rows: Sequence[int], n: int) -> list[list[
     return [[files[i] for i in sorted(g)] for g in groups]
 
 
+def largest_share_bytes(files: Sequence[str], rows: Sequence[int], n: int,
+                        columns: int) -> int:
+    """The largest of :func:`share_files`'s ``n`` shares as the float32 matrix a worker
+    reads (``columns`` features and the label)."""
+    by_file = dict(zip(files, rows))
+    return max(sum(by_file[f] for f in share) for share in share_files(files, rows, n)) \
+        * (columns + 1) * 4
+
+
 def read_matrix(files: Sequence[str], columns: Sequence[str],
                 label: str) -> tuple[np.ndarray, np.ndarray]:
     """The ``columns`` of ``files`` as a float32 matrix, and the ``label`` column."""

@@ -51,17 +51,10 @@ class LargeSetup:
     storage: str  # where the Train runs keep their checkpoints
     max_failures: int = 2
     use_gpu: bool = False
-    memory_per_worker: float = 0.0  # bytes (the plan's); XGBoost goes external above it
+    external_memory: bool = False  # XGBoost workers train from disk (.external_memory)
     fit_name: str = ""  # the fit folder's name: its resource manager's
     max_rounds: int = MAX_ROUNDS
     families: dict = field(default_factory=dict)
-
-
-def shard_bytes(setup: LargeSetup) -> float:
-    """The largest worker's shard as the float32 matrix it reads (label included)."""
-    rows = dict(zip(setup.train_files, setup.train_rows))
-    shares = share_files(setup.train_files, setup.train_rows, setup.num_workers)
-    return max(sum(rows[f] for f in share) for share in shares) * (len(setup.columns) + 1) * 4
 
 
 def worker_cpus(setup: LargeSetup) -> float:
@@ -122,7 +115,6 @@ def predict_files(est, files: tuple[str, ...], columns: tuple[str, ...],
 
 def run_large_trial(config: dict, setup: LargeSetup) -> None:
     """The Tune function trainable of one large-data configuration."""
-    from raymlx.tabular.distributed.external_memory import needs_external_memory
     from raymlx.tabular.engine.oof_store import get_store, publish
 
     t0 = time.time()
@@ -130,8 +122,6 @@ def run_large_trial(config: dict, setup: LargeSetup) -> None:
     params.pop("n_estimators", None)  # the rounds are ASHA's and early stopping's
     trial_id = tune.get_context().get_trial_id()
     shares = share_files(setup.train_files, setup.train_rows, setup.num_workers)
-    external = family == "xgboost" and needs_external_memory(
-        shard_bytes(setup), setup.memory_per_worker)
     device = "cuda" if setup.use_gpu else "cpu"
     loop_config = {
         "family": family, "params": params, "columns": list(setup.columns), "label": setup.label,
@@ -140,7 +130,8 @@ def run_large_trial(config: dict, setup: LargeSetup) -> None:
         "problem_type": setup.problem.problem_type, "n_classes": setup.problem.n_classes,
         "num_threads": max(1, int(round(setup.cpus_per_worker))), "seed": setup.seed,
         "device": device, "deadline": setup.deadline, "max_rounds": setup.max_rounds,
-        "external_memory": external, "trial_id": trial_id, "fit_name": setup.fit_name,
+        "external_memory": family == "xgboost" and setup.external_memory,
+        "trial_id": trial_id, "fit_name": setup.fit_name,
         "worker_request": {"CPU": worker_cpus(setup), **({"GPU": 1.0} if setup.use_gpu else {})},
         "stats_dir": os.path.join(setup.storage, "workers")}
     result = _trainer(family, loop_config, setup, f"train-{trial_id}").fit()

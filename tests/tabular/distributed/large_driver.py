@@ -12,21 +12,6 @@ import os
 import sys
 
 
-def memory(field: str) -> int:
-    """``VmRSS`` (resident now) or ``VmHWM`` (its peak since the last reset) in bytes."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise OSError(f"no {field} in /proc/self/status")
-
-
-def reset_peak() -> None:
-    """Starts ``VmHWM`` again from the resident memory now (Linux ``clear_refs``)."""
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-
-
 def warm_up(data: str) -> None:
     """Ray Data's and Tune's driver-side machinery started once on a few rows, so what
     the fit adds to the driver afterwards is what it holds of the table."""
@@ -48,15 +33,16 @@ def main(address: str, data: str, runs: str, predictor: str) -> None:
 
     import raymlx  # noqa: F401 - everything a fit imports, before the start is measured
     from raymlx import AutoML
+    from raymlx.cluster.memory_guard import reset_peak, status_bytes
     from raymlx.tabular.distributed import boosting, fit, prepare  # noqa: F401
 
     ray.init(address=address, log_to_driver=False)
     warm_up(data)
     reset_peak()
-    start = memory("VmRSS")
+    start = status_bytes("VmRSS")
     aml = AutoML(label="y", hyperparameters={"lightgbm": [{"learning_rate": 0.3}]},
                  families=["lightgbm"], path=runs, verbosity=0).fit(data)
-    peak = memory("VmHWM")
+    peak = status_bytes("VmHWM")
     aml.save(predictor)
     print(json.dumps({"rss_start": start, "rss_peak": peak, "folder": aml.experiment_path_,
                       "data_path": aml.data_path_}))

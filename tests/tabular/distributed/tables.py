@@ -24,3 +24,19 @@ def write_table(folder, n_files: int = 4, rows: int = 10_000, seed: int = 0) -> 
         df.to_parquet(os.path.join(folder, f"part-{i}.parquet"))
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
+
+
+def write_bad_folder(folder, case: str, write_good) -> str:
+    """A folder of Parquet files with one bad in the way ``case`` names ("missing
+    column", "corrupt file", "empty folder"), its good files written by
+    ``write_good(folder)``; returns the pattern the one-line error must match."""
+    if case == "empty folder":
+        folder.mkdir()
+        return "no CSV or Parquet files"
+    write_good(folder)
+    bad = folder / "part-9.parquet"
+    if case == "missing column":
+        pd.read_parquet(folder / "part-0.parquet").drop(columns="x2").to_parquet(bad)
+        return r"part-9\.parquet.*x2"
+    bad.write_bytes(b"not parquet at all")
+    return r"part-9\.parquet"

@@ -24,6 +24,7 @@ import pytest
 from raymlx import AutoML
 from raymlx.errors import InputError
 from tests.conftest import REPO, start_test_ray
+from tests.tabular.distributed.tables import write_bad_folder
 
 ROWS, FEATURES, FILES = 1_200_000, 30, 8
 STORE = 75 * 1024 * 1024
@@ -140,18 +141,7 @@ def test_dataset_predictions_on_the_cluster_equal_pandas_predictions(small_store
 @pytest.mark.parametrize("case", ["missing column", "corrupt file", "empty folder"])
 def test_bad_files_name_the_file_on_the_cluster(small_store_cluster, tmp_path, case):
     folder = tmp_path / "t"
-    if case == "empty folder":
-        folder.mkdir()
-        match = "no CSV or Parquet files"
-    else:
-        write_wide_table(folder, 400, 2, seed=2)
-        bad = folder / "part-9.parquet"
-        if case == "missing column":
-            pd.read_parquet(folder / "part-0.parquet").drop(columns="x2").to_parquet(bad)
-            match = r"part-9\.parquet.*x2"
-        else:
-            bad.write_bytes(b"not parquet at all")
-            match = r"part-9\.parquet"
+    match = write_bad_folder(folder, case, lambda f: write_wide_table(f, 400, 2, seed=2))
     with pytest.raises(InputError, match=match) as info:
         AutoML(label="y", data_path="distributed", path=tmp_path / "runs").fit(str(folder))
     assert "\n" not in str(info.value)

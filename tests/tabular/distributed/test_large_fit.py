@@ -17,7 +17,7 @@ from raymlx import AutoML
 from raymlx.errors import InputError
 from raymlx.tabular.distributed.entry import route
 from raymlx.tabular.settings import resolve_settings
-from tests.tabular.distributed.tables import write_table
+from tests.tabular.distributed.tables import write_bad_folder, write_table
 
 FAST = {"xgboost": [{"eta": 0.3, "max_depth": 4}], "lightgbm": [{"learning_rate": 0.3}]}
 
@@ -138,18 +138,7 @@ def test_a_metric_the_boosters_cannot_follow_is_a_one_line_error(ray_session, tm
 @pytest.mark.parametrize("case", ["missing column", "corrupt file", "empty folder"])
 def test_bad_files_in_a_folder_name_the_file_on_the_large_path(ray_session, tmp_path, case):
     folder = tmp_path / "t"
-    if case == "empty folder":
-        folder.mkdir()
-        match = "no CSV or Parquet files"
-    else:
-        write_table(folder, n_files=2, rows=200)
-        bad = folder / "part-9.parquet"
-        if case == "missing column":
-            pd.read_parquet(folder / "part-0.parquet").drop(columns="x2").to_parquet(bad)
-            match = r"part-9\.parquet.*x2"
-        else:
-            bad.write_bytes(b"not parquet at all")
-            match = r"part-9\.parquet"
+    match = write_bad_folder(folder, case, lambda f: write_table(f, n_files=2, rows=200))
     aml = AutoML(label="y", data_path="distributed", path=tmp_path / "runs")
     with pytest.raises(InputError, match=match) as info:
         aml.fit(str(folder))
