@@ -53,6 +53,7 @@ class ResourceManager:
     # --- messages from trials
     def trial_started(self, trial_id: str, info: dict[str, Any]) -> None:
         trial = self.trials.setdefault(trial_id, {"family": info.get("family"),
+                                                  "group": info.get("trial") or trial_id,
                                                   "attempts": []})
         for attempt in trial["attempts"]:
             if attempt["end"] is None:  # its worker or node died: Tune is retrying it
@@ -105,16 +106,18 @@ class ResourceManager:
                 "running": [f"{a['family']}:{tid}" for tid, a in running],
                 "finished": self._count(n.node_id, ("ok", "error")),
             })
+        groups = self._trial_groups()
         lost_nodes = [d["node_id"] for d in self.nodes_at_start if d["node_id"] not in known
                       or not next(x for x in nodes if x.node_id == d["node_id"]).alive]
         return {"fit": self.fit_name, "time": now, "elapsed_s": now - self.started,
                 "time_left_s": None if self.deadline == float("inf")
                 else max(0.0, self.deadline - now),
                 "plan": self.plan, "nodes": rows, "lost_nodes": lost_nodes,
-                "trials_running": len(self._open_attempts()),
-                "trials_finished": sum(1 for t in self.trials.values()
-                                       if t["attempts"][-1]["end"] is not None),
-                "retries": self._retries(), "memory_overruns": dict(self.overruns)}
+                "trials_running": sum(1 for g in groups.values() if g["open"]),
+                "trials_finished": sum(1 for g in groups.values() if not g["open"]),
+                "workers_running": len(self._open_attempts()),
+                "retries": sum(g["retries"] for g in groups.values()),
+                "memory_overruns": dict(self.overruns)}
 
     def open_trials(self) -> int:
         return len(self._open_attempts())
@@ -153,8 +156,18 @@ class ResourceManager:
         return sum(1 for t in self.trials.values() for a in t["attempts"]
                    if a["node_id"] == node_id and a["status"] in statuses)
 
-    def _retries(self) -> int:
-        return sum(len(t["attempts"]) - 1 for t in self.trials.values())
+    def _trial_groups(self) -> dict[str, dict[str, Any]]:
+        """The senders grouped by the Tune trial they belong to (a large-data trial's
+        workers each report under their own key): whether any is still running, and the
+        group's restarts (a restarted worker group counts once, not once per worker)."""
+        groups: dict[str, dict[str, Any]] = {}
+        for tid, t in self.trials.items():
+            if not t["attempts"]:
+                continue
+            g = groups.setdefault(t.get("group", tid), {"open": False, "retries": 0})
+            g["open"] = g["open"] or t["attempts"][-1]["end"] is None
+            g["retries"] = max(g["retries"], len(t["attempts"]) - 1)
+        return groups
 
 
 def final_summary(manager, settle_s: float) -> dict[str, Any]:
@@ -167,10 +180,11 @@ def final_summary(manager, settle_s: float) -> dict[str, Any]:
 
 
 def started_message(family: str, request: dict[str, float], device: str,
-                    at: float) -> dict[str, Any]:
-    """What a trial (or a NAS rank) tells the manager as it starts: where it runs, with
-    which GPUs, asking for what."""
-    return {"family": family, "node_id": ray.get_runtime_context().get_node_id(),
+                    at: float, trial: str | None = None) -> dict[str, Any]:
+    """What a trial (or a NAS rank, or one worker of a large-data trial, which names its
+    Tune ``trial``) tells the manager as it starts: where it runs, with which GPUs, asking
+    for what."""
+    return {"family": family, "trial": trial, "node_id": ray.get_runtime_context().get_node_id(),
             "pid": os.getpid(), "request": request,
             "gpu_ids": [str(g) for g in ray.get_gpu_ids()], "device": device, "time": at,
             "node_memory": node_memory()}

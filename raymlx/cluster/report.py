@@ -16,7 +16,10 @@ def format_report(report: dict[str, Any]) -> str:
         left = report.get("time_left_s")
         lines.append(f"fit {report['fit']}: {report['elapsed_s']:.0f} s elapsed"
                      + (f", {left:.0f} s left" if left is not None else "")
-                     + f"; trials running {report['trials_running']}, finished "
+                     + f"; trials running {report['trials_running']}"
+                     + (f" ({report['workers_running']} workers)"
+                        if report.get("workers_running", 0) > report["trials_running"] else "")
+                     + f", finished "
                        f"{report['trials_finished']}, retried {report['retries']}, memory "
                        f"overruns {len(report.get('memory_overruns', {}))}")
     parallel = (report.get("plan") or {}).get("data_parallel")

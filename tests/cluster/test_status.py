@@ -45,6 +45,39 @@ def test_status_shows_each_running_fit_per_node(ray_session, capsys):
         ray.kill(manager)
 
 
+def test_a_large_data_trials_workers_count_as_one_trial(ray_session, capsys):
+    """Each Ray Train worker of a large-data trial reports under its own key and names its
+    Tune trial: two workers are one trial running, a restarted group one retry."""
+    import ray
+
+    from raymlx.cluster.manager import finished_message, started_message
+
+    manager = start_manager("fit-workers-test", {}, time.time() + 60)
+    try:
+        def start(rank: int) -> None:
+            manager.trial_started.remote(f"t1-rank{rank}", started_message(
+                "xgboost", {"CPU": 0.99}, "cpu", time.time(), trial="t1"))
+
+        for rank in (0, 1):
+            start(rank)
+        report = ray.get(manager.report.remote())
+        assert (report["trials_running"], report["workers_running"]) == (1, 2)
+        assert main(["cluster", "status", "--fit", "fit-workers-test"]) == 0
+        assert "trials running 1 (2 workers), finished 0" in capsys.readouterr().out
+        for rank in (0, 1):  # the group restarted after a worker died
+            start(rank)
+        report = ray.get(manager.report.remote())
+        assert report["retries"] == 1 and report["trials_running"] == 1
+        for rank in (0, 1):
+            manager.trial_finished.remote(f"t1-rank{rank}", "ok", finished_message())
+        report = ray.get(manager.report.remote())
+        assert (report["trials_running"], report["trials_finished"]) == (0, 1)
+        assert main(["cluster", "status", "--fit", "fit-workers-test"]) == 0
+        assert "trials running 0, finished 1, retried 1" in capsys.readouterr().out
+    finally:
+        ray.kill(manager)
+
+
 def test_status_without_a_fit_lists_the_nodes(ray_session, capsys):
     assert main(["cluster", "status"]) == 0
     out = capsys.readouterr().out

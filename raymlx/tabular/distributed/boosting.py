@@ -139,7 +139,8 @@ def _tell_manager(config: dict[str, Any], status: str | None, rss_peak: int = 0)
     key = worker_key(config["trial_id"], ray.train.get_context().get_world_rank())
     if status is None:
         manager.trial_started.remote(key, started_message(
-            config["family"], config["worker_request"], config["device"], time.time()))
+            config["family"], config["worker_request"], config["device"], time.time(),
+            trial=config["trial_id"]))
     else:
         manager.trial_finished.remote(key, status, finished_message(rss_peak))
 

@@ -57,6 +57,27 @@ class LargeSetup:
     families: dict = field(default_factory=dict)
 
 
+# LightGBM on a table over this many training rows grows each tree on a random subset of
+# this size (stochastic gradient boosting: bagging_fraction, bagging_freq=1), so a time limit
+# buys more rounds. Measured on 4M rows x 50 features, 2 threads: 0.45 s a round with every
+# row, 0.25 s with a quarter, 0.18 s with a tenth, test AUC after 60 rounds 0.901, 0.908,
+# 0.908. XGBoost's CPU hist builds its histograms from every row whatever ``subsample`` is
+# (0.41 s a round at 1.0 and at 0.25), so it is left as configured.
+ROWS_PER_ROUND = 1_000_000
+LEAST_FRACTION = 0.1
+_SAMPLING_KEYS = {"bagging_fraction", "subsample", "sub_row", "bagging", "bagging_freq",
+                  "subsample_freq", "data_sample_strategy", "boosting", "boosting_type"}
+
+
+def row_sampling(family: str, params: dict[str, Any], train_rows: int) -> dict[str, Any]:
+    """``params`` with LightGBM's per-round row sampling for a table of ``train_rows``
+    rows (:data:`ROWS_PER_ROUND`), unless the configuration sets its own sampling."""
+    fraction = max(LEAST_FRACTION, min(1.0, ROWS_PER_ROUND / max(1, train_rows)))
+    if family != "lightgbm" or fraction >= 1.0 or _SAMPLING_KEYS & set(params):
+        return params
+    return {**params, "bagging_fraction": round(fraction, 4), "bagging_freq": 1}
+
+
 def worker_cpus(setup: LargeSetup) -> float:
     """A hair under the worker's CPUs, so that a node full of workers still has room for
     the trial's own process, on whichever node it runs."""
@@ -120,6 +141,7 @@ def run_large_trial(config: dict, setup: LargeSetup) -> None:
     t0 = time.time()
     family, params = config["model"]["family"], dict(config["model"]["params"])
     params.pop("n_estimators", None)  # the rounds are ASHA's and early stopping's
+    params = row_sampling(family, params, sum(setup.train_rows))
     trial_id = tune.get_context().get_trial_id()
     shares = share_files(setup.train_files, setup.train_rows, setup.num_workers)
     device = "cuda" if setup.use_gpu else "cpu"

@@ -1,10 +1,17 @@
 """A training worker of a large-data trial SIGKILLed mid-trial: Ray Train restarts the
-worker group from the trial's last checkpoint (``FailureConfig``) and the fit goes on."""
+worker group from the trial's last checkpoint (``FailureConfig``) and the fit goes on.
+
+The trial is an XGBoost one training from disk (``ExtMemQuantileDMatrix``, the route a
+worker takes when its shard is over half its memory): the fit's threshold is set to zero,
+so the whole route runs on a small table, LightGBM (which has no such mode) is left out,
+and the restarted workers rebuild their external-memory matrices and go on from the
+checkpointed booster."""
 
 from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import signal
 import threading
@@ -15,7 +22,7 @@ import pytest
 from raymlx import AutoML
 from tests.tabular.distributed.tables import write_table
 
-SLOW = {"lightgbm": [{"learning_rate": 0.1}]}
+SLOW = {"xgboost": [{"eta": 0.1, "max_depth": 4}], "lightgbm": [{"learning_rate": 0.3}]}
 
 
 def _train_workers() -> list[int]:
@@ -56,7 +63,13 @@ def _kill_a_worker_after_a_checkpoint(runs, killed: list, stop: threading.Event)
 
 
 @pytest.mark.ray
-def test_a_killed_worker_restarts_its_group_from_the_last_checkpoint(ray_session, tmp_path):
+def test_a_killed_worker_restarts_its_group_from_the_last_checkpoint(ray_session, tmp_path,
+                                                                    monkeypatch, caplog):
+    from raymlx.tabular.distributed import external_memory
+
+    monkeypatch.setattr(external_memory, "SHARD_SHARE", 0.0)  # every shard trains from disk
+    logger = logging.getLogger("raymlx")  # it does not propagate to the root logger
+    monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])
     write_table(tmp_path / "t", n_files=4, rows=10_000)
     killed: list = []
     stop = threading.Event()
@@ -72,9 +85,11 @@ def test_a_killed_worker_restarts_its_group_from_the_last_checkpoint(ray_session
         killer.join()
     assert killed, "no worker was running after the first checkpoint"
     board = aml.leaderboard().set_index("model")
-    assert board.error.isna().all() and board.loc["lightgbm_1"].score_val > 0.9
+    assert "xgboost_1" in board.index and "lightgbm_1" not in board.index
+    assert "XGBoost trains from disk and LightGBM is left out" in caplog.text
+    assert board.error.isna().all() and board.loc["xgboost_1"].score_val > 0.9
     stats = [json.load(open(p)) for p in
              glob.glob(f"{aml.experiment_path_}/train/workers/*-rank*.json")]
     # the restarted group's workers went on from a checkpoint, not from round 0
-    print(board.loc["lightgbm_1"].note, stats)
     assert len(stats) == 2 and all(s["resumed_at"] >= 25 for s in stats)
+    assert all(s["external_memory"] and s["family"] == "xgboost" for s in stats)

@@ -110,6 +110,24 @@ def test_asha_stops_a_configuration_behind_at_its_first_rung(large_fit, tmp_path
         "stopped by the scheduler after 25 boosting rounds (roc_auc ")
 
 
+@pytest.mark.timing
+def test_a_large_data_fit_keeps_its_time_limit(large_fit, tmp_path):
+    """The whole portfolio (five configurations) does not fit in 50 s on this path: the
+    fit still ends inside its limit (a generous margin for a shared machine) with a
+    scored model, and what it did not run is recorded as such."""
+    import time
+
+    _, _, test, root = large_fit
+    t0 = time.time()
+    aml = AutoML(label="y", data_path="distributed", workers_per_trial=2, time_limit=50,
+                 path=tmp_path, verbosity=0).fit(str(root / "train"))
+    assert time.time() - t0 < 50 + 20
+    board = aml.leaderboard()
+    assert board.error.isna().sum() >= 1 and aml.score(test) > 0.85
+    assert board.error.dropna().str.startswith(("stopped at the time limit",
+                                                "stopped by the scheduler")).all()
+
+
 def test_auto_keeps_a_small_folder_in_memory_without_a_streaming_pass(ray_session, tmp_path):
     write_table(tmp_path / "t", n_files=2, rows=500)
     settings = resolve_settings(AutoML(label="y").get_params())

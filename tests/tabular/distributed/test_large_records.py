@@ -34,3 +34,30 @@ def test_each_way_a_trial_ends_has_its_own_row():
                                 "before it had scored the holdout")
     assert records[3].error == "OutOfMemoryError: worker died"
     assert records[4].error == "stopped at the time limit"
+
+
+def test_the_large_portfolio_starts_lightgbm_at_its_default_learning_rate():
+    from raymlx.tabular.distributed.fit import large_portfolio
+    from raymlx.tabular.models import FAMILIES, portfolio_configs
+
+    families = [FAMILIES["lightgbm"], FAMILIES["xgboost"]]
+    large = large_portfolio(families, None)
+    memory = portfolio_configs(families)
+    assert large[0]["model"] == {"family": "lightgbm", "params": {"learning_rate": 0.1}}
+    assert memory[0]["model"]["params"]["learning_rate"] == 0.05  # not changed in place
+    assert large[1:] == memory[1:]
+    custom = {"lightgbm": [{"learning_rate": 0.3}]}
+    assert large_portfolio(families, custom) == portfolio_configs(families, custom)
+
+
+def test_lightgbm_bags_about_a_million_rows_a_round_on_large_tables():
+    from raymlx.tabular.distributed.trial import row_sampling
+
+    lr = {"learning_rate": 0.1}
+    assert row_sampling("lightgbm", lr, 4_000_000) == {**lr, "bagging_fraction": 0.25,
+                                                        "bagging_freq": 1}
+    assert row_sampling("lightgbm", lr, 50_000_000)["bagging_fraction"] == 0.1  # the floor
+    assert row_sampling("lightgbm", lr, 900_000) == lr  # every row, as in memory
+    assert row_sampling("xgboost", {"eta": 0.1}, 4_000_000) == {"eta": 0.1}
+    own = {"learning_rate": 0.1, "subsample": 0.5, "subsample_freq": 2}
+    assert row_sampling("lightgbm", own, 4_000_000) == own  # the user's own sampling
