@@ -161,10 +161,10 @@ class ResourceManager:
         workers each report under their own key): whether any is still running, and the
         group's restarts (a restarted worker group counts once, not once per worker)."""
         groups: dict[str, dict[str, Any]] = {}
-        for tid, t in self.trials.items():
+        for t in self.trials.values():
             if not t["attempts"]:
                 continue
-            g = groups.setdefault(t.get("group", tid), {"open": False, "retries": 0})
+            g = groups.setdefault(t["group"], {"open": False, "retries": 0})
             g["open"] = g["open"] or t["attempts"][-1]["end"] is None
             g["retries"] = max(g["retries"], len(t["attempts"]) - 1)
         return groups
