@@ -22,13 +22,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from raymlx import __version__
+from raymlx._internal.method_argument import MethodAndArgument, argument_value
 from raymlx.errors import InputError
 from raymlx.tabular.batch_predict import score_dataset
 from raymlx.tabular.data import check_frame, labelled_rows, load_table, split_label
-from raymlx.tabular.explain import permutation_importances, plot_importances
+from raymlx.tabular.explain import explain_predictor
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.persistence import load_predictor, save_predictor
-from raymlx.tabular.settings import CONSTRAINTS, FitSettings, resolve_settings
+from raymlx.tabular.settings import FitSettings, resolve_settings
 from raymlx.tabular.sources import is_dataset
 
 if TYPE_CHECKING:
@@ -110,6 +111,9 @@ class AutoML(BaseEstimator):
             size, "8GB"), else the large-data path (:mod:`raymlx.tabular.distributed`);
             "memory" or "distributed" force one.
         workers_per_trial: Ray Train workers per large-data trial (default: one per node).
+        refit_full: after the fit, :meth:`refit_full` (one model on all rows per bag of
+            the final model, which ``predict`` then uses); inside ``time_limit``, which
+            keeps ``1 / (num_folds + 1)`` of itself for the refit.
         verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
 
     Following scikit-learn's rules, ``__init__`` only stores the arguments; ``fit`` checks
@@ -148,6 +152,7 @@ class AutoML(BaseEstimator):
         data_path: str = "auto",
         max_in_memory_bytes: float | str | None = None,
         workers_per_trial: int | None = None,
+        refit_full: bool = False,
         verbosity: int = 1,
     ) -> None:
         self.label = label
@@ -174,6 +179,7 @@ class AutoML(BaseEstimator):
         self.data_path = data_path
         self.max_in_memory_bytes = max_in_memory_bytes
         self.workers_per_trial = workers_per_trial
+        self.refit_full = refit_full
         self.verbosity = verbosity
 
     # ------------------------------------------------------------------ fit
@@ -231,36 +237,26 @@ class AutoML(BaseEstimator):
             address: the Ray cluster to finish on (default: the fit's).
             verbosity: override the fit's verbosity.
         """
-        from raymlx._internal.ray_session import ensure_ray
-        from raymlx.tabular.engine.inputs import saved_inputs
-        from raymlx.tabular.engine.ledger import load_fit_state, read_ledger
+        from raymlx.tabular.engine.resume import resume_fit
 
-        state, folder = load_fit_state(folder)
-        given = {"address": address, "verbosity": verbosity}
-        aml = cls(**{**state["params"], **{k: v for k, v in given.items() if v is not None}})
-        settings = resolve_settings(aml.get_params())
-        CONSTRAINTS["time_limit"].check("time_limit", time_limit)
-        _setup_logging(settings.verbosity)
-        ledger = read_ledger(folder)
-        if time_limit is None and settings.time_limit:
-            last = max((e["time"] for entries in ledger.values() for e in entries),
-                       default=state["started"])
-            time_limit = max(settings.time_limit - (last - state["started"]),
-                             0.25 * settings.time_limit)
-        t0 = time.time()
-        ray_s = ensure_ray(settings.address)
-        log.info("resuming %s: %d trials finished before", folder,
-                 sum(len(v) for v in ledger.values()))
-        aml.experiment_path_ = str(folder)
-        return aml._run(settings, saved_inputs(state["inputs"]), folder, t0 + ray_s,
-                        time_limit, ledger, t0)
+        return resume_fit(cls, folder, time_limit, address, verbosity)
 
     def _run(self, settings: FitSettings, inputs: FitInputs, folder: Path, t_start: float,
              time_limit: float | None, ledger: dict[str, list], t_wall: float) -> AutoML:
         from raymlx.tabular.distributed.entry import run_on_its_path
+        from raymlx.tabular.engine.refit import search_share
 
-        result = run_on_its_path(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
-        return self._adopt(settings, inputs, result)
+        refit = settings.refit_full and not hasattr(inputs, "choice")  # in-memory path
+        search_limit = time_limit * search_share(settings.num_folds) \
+            if refit and time_limit else time_limit
+        result = run_on_its_path(settings, inputs, folder, t_start, search_limit, ledger,
+                                 t_wall)
+        self._adopt(settings, inputs, result)
+        if refit:
+            left = None if not time_limit else max(1.0, t_start + time_limit - time.time())
+            self.refit_full(time_limit=left)
+            self.fit_time_s_ = time.time() - t_wall
+        return self
 
     def _adopt(self, settings: FitSettings, inputs: Any, result: Any) -> AutoML:
         """Takes a finished fit's results (either path) as this predictor's."""
@@ -361,20 +357,26 @@ class AutoML(BaseEstimator):
     def explain(self, data: pd.DataFrame | str | Path, plot: str | Path | None = None,
                 n_repeats: int = 5, max_rows: int = 2000) -> pd.DataFrame:
         """Permutation importance of each input column on labelled data, best first."""
-        df, _, _ = self._labelled(data, "explanation data")
-        if len(df) > max_rows:
-            df = df.sample(max_rows, random_state=self.seed)
-        label = str(self.problem_.label)
-        metric = get_metric(self.problem_.metric, self.problem_.problem_type)
-        features = df.drop(columns=[label])
+        return explain_predictor(self, data, plot, n_repeats, max_rows)
 
-        def score(frame: pd.DataFrame, y: pd.Series) -> float:
-            return metric.sign() * self.score(frame.assign(**{label: y.to_numpy()}))
+    # -------------------------------------------------------------- refit
+    @MethodAndArgument
+    def refit_full(self, model: str | None = None, time_limit: float | None = None,
+                   set_best: bool = True) -> dict[str, str]:
+        """Trains one model on all training rows in place of each bag that the final
+        model (or ``model``) predicts through, keeping the ensembles' weights
+        (:mod:`~raymlx.tabular.engine.refit`); the ``_full`` models join the leaderboard
+        and, with ``set_best``, ``predict`` uses them. Needs the fit's folder
+        (``experiment_path_``). Returns {bagged model: its full model}; empty on the
+        large-data path, whose models are single models already."""
+        from raymlx.tabular.engine.refit import refit_predictor
 
-        table = permutation_importances(score, features, df[label], n_repeats, self.seed)
-        if plot is not None:
-            plot_importances(table, plot, metric.name)
-        return table
+        return refit_predictor(self, model, time_limit, set_best)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = super().get_params(deep)
+        params["refit_full"] = argument_value(self, "refit_full", False)
+        return params
 
     # ------------------------------------------------------------ persist
     def save(self, path: str | Path) -> Path:

@@ -61,6 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="largest prepared table the in-memory path takes, e.g. 8GB")
     fit.add_argument("--workers-per-trial", type=int, default=None,
                      help="Ray Train workers per large-data trial (default: one per node)")
+    fit.add_argument("--refit-full", action="store_true",
+                     help="after the search, one model on all rows per bag of the final model")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
 
     pred = sub.add_parser("predict", help="predict with a saved predictor")

@@ -8,6 +8,7 @@ column. Scores are in the metric's units; positive means the column helps.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sklearn.inspection import permutation_importance
@@ -59,3 +60,25 @@ def plot_importances(table: pd.DataFrame, path: str | Path, metric: str) -> Path
 
 
 __all__ = ["permutation_importances", "plot_importances"]
+
+
+def explain_predictor(aml: Any, data: Any, plot: str | Path | None, n_repeats: int,
+                      max_rows: int) -> pd.DataFrame:
+    """``AutoML.explain``: permutation importance of each input column of labelled
+    ``data`` (at most ``max_rows`` rows, sampled), best first; a bar chart at ``plot``."""
+    from raymlx.tabular.metrics import get_metric
+
+    df, _, _ = aml._labelled(data, "explanation data")
+    if len(df) > max_rows:
+        df = df.sample(max_rows, random_state=aml.seed)
+    label = str(aml.problem_.label)
+    metric = get_metric(aml.problem_.metric, aml.problem_.problem_type)
+    features = df.drop(columns=[label])
+
+    def score(frame: pd.DataFrame, y: pd.Series) -> float:
+        return metric.sign() * aml.score(frame.assign(**{label: y.to_numpy()}))
+
+    table = permutation_importances(score, features, df[label], n_repeats, aml.seed)
+    if plot is not None:
+        plot_importances(table, plot, metric.name)
+    return table

@@ -142,7 +142,10 @@ def save_predictor(aml: Any, path: str | Path, version: str) -> Path:
              "problem": aml.problem_, "preprocessor": aml.preprocessor_,
              "records": records, "best_model": aml.best_model_,
              "stacking": aml.stacking_, "params": aml.get_params(),
-             "cluster_report": aml.cluster_report_, "fit_time_s": aml.fit_time_s_}
+             "cluster_report": aml.cluster_report_, "fit_time_s": aml.fit_time_s_,
+             "experiment_path": getattr(aml, "experiment_path_", None),
+             "data_path": getattr(aml, "data_path_", None),
+             "refit_full": getattr(aml, "refit_full_", {})}
     return save_folder(path, state, files, version)
 
 
@@ -158,4 +161,7 @@ def load_predictor(cls: Any, path: str | Path) -> Any:
     aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
     aml.stacking_ = state.get("stacking", {})
     aml.cluster_report_ = state.get("cluster_report", {})
+    for key in ("experiment_path", "data_path", "refit_full"):  # not in older saves
+        if state.get(key) is not None:
+            setattr(aml, key + "_", state[key])
     return aml

@@ -103,6 +103,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     "data_path": Options(DATA_PATHS),
     "max_in_memory_bytes": Checked(lambda v: parse_bytes(v, "max_in_memory_bytes")),
     "workers_per_trial": Integer(1) | NONE,
+    "refit_full": Boolean(),
     "verbosity": Integer(0, 2),
 }
 
@@ -134,6 +135,7 @@ class FitSettings:
     data_path: str  # "auto", "memory" or "distributed"
     max_in_memory_bytes: float | None
     workers_per_trial: int | None  # the large-data path's Ray Train workers
+    refit_full: bool  # one model on all rows per bag of the final model, after the fit
     verbosity: int
 
 
@@ -168,7 +170,8 @@ def resolve_settings(params: Mapping[str, Any]) -> FitSettings:
         use_gpus=params["use_gpus"], memory_per_trial=parse_bytes(params["memory_per_trial"]),
         max_retries=params["max_retries"], data_path=params["data_path"],
         max_in_memory_bytes=parse_bytes(params["max_in_memory_bytes"], "max_in_memory_bytes"),
-        workers_per_trial=params["workers_per_trial"], verbosity=params["verbosity"])
+        workers_per_trial=params["workers_per_trial"], refit_full=params["refit_full"],
+        verbosity=params["verbosity"])
 
 
 def make_searcher(spec: Any, seed: int, points: list[dict[str, Any]]):

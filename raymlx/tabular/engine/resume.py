@@ -78,3 +78,34 @@ def reload_finished(store, ledger: dict[str, list], folder: Path) -> None:
             kept.append(e)
         entries[:] = kept
     ray.get(refs)
+
+
+def resume_fit(cls: Any, folder: str | Path, time_limit: float | None,
+               address: str | None, verbosity: int | None) -> Any:
+    """``AutoML.resume``: a new ``cls`` with the interrupted fit's arguments, finishing
+    the fit in ``folder`` (see that method for the arguments)."""
+    from raymlx._internal.ray_session import ensure_ray
+    from raymlx.tabular.automl import _setup_logging
+    from raymlx.tabular.engine.inputs import saved_inputs
+    from raymlx.tabular.engine.ledger import load_fit_state, read_ledger
+    from raymlx.tabular.settings import CONSTRAINTS, resolve_settings
+
+    state, path = load_fit_state(folder)
+    given = {"address": address, "verbosity": verbosity}
+    aml = cls(**{**state["params"], **{k: v for k, v in given.items() if v is not None}})
+    settings = resolve_settings(aml.get_params())
+    CONSTRAINTS["time_limit"].check("time_limit", time_limit)
+    _setup_logging(settings.verbosity)
+    ledger = read_ledger(path)
+    if time_limit is None and settings.time_limit:
+        last = max((e["time"] for entries in ledger.values() for e in entries),
+                   default=state["started"])
+        time_limit = max(settings.time_limit - (last - state["started"]),
+                         0.25 * settings.time_limit)
+    t0 = time.time()
+    ray_s = ensure_ray(settings.address)
+    log.info("resuming %s: %d trials finished before", path,
+             sum(len(v) for v in ledger.values()))
+    aml.experiment_path_ = str(path)
+    return aml._run(settings, saved_inputs(state["inputs"]), path, t0 + ray_s, time_limit,
+                    ledger, t0)

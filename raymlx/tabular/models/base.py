@@ -16,6 +16,7 @@ Call order, as a fit drives a family::
     est = family.make_estimator(params, problem, num_threads=1, seed=0, device="cpu")
     est.fit(X, y, X_val, y_val, deadline)     # per fold, in the trial
     est.predict(X)               # (n, n_classes) probabilities, or (n,) values
+    family.refit_params(params, fold_models)  # AutoML.refit_full: one model on all rows
 
 ``make_estimator`` only stores its arguments. ``X`` is the prepared float32 matrix
 (categorical columns hold codes, NaN is missing; ``problem.categorical`` names them), ``y``
@@ -25,13 +26,18 @@ iterative learner stops adding rounds, trees or epochs when it reaches it and se
 ``stopped_early_by_deadline_``. A fitted estimator is pickled into the trial's checkpoint
 and loaded again to predict, possibly on another machine without a GPU.
 
-``raymlx.testing.FamilyTestCase`` checks all of this for any family.
+An iterative learner names the hyperparameter that sets its rounds or epochs
+(``FoldEstimator.rounds_param``) and says how many its early stopping kept
+(``fitted_rounds``); ``refit_params`` then trains the all-rows model for the mean of its
+folds' rounds, with no held-out rows. ``raymlx.testing.FamilyTestCase`` checks all of this
+for any family.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -47,6 +53,10 @@ class FoldEstimator(ABC):
     probabilities back to all ``problem.n_classes`` columns, zero for the unseen classes.
     Subclasses implement :meth:`_fit` and :meth:`_predict` on the re-encoded labels.
     """
+
+    #: the hyperparameter that sets the rounds (or epochs) of an iterative learner; None
+    #: for a learner without early stopping, whose refit on all rows keeps its parameters
+    rounds_param: str | None = None
 
     def __init__(self, params: dict[str, Any], problem: Problem, num_threads: int = 1,
                  seed: int = 0, device: str = "cpu") -> None:
@@ -95,6 +105,11 @@ class FoldEstimator(ABC):
         full /= np.clip(full.sum(axis=1, keepdims=True), 1e-12, None)
         return full
 
+    def fitted_rounds(self) -> int | None:
+        """The rounds (or epochs) the fitted model predicts with, after early stopping;
+        None for a learner without them."""
+        return None
+
     def _out_of_time(self, deadline: float) -> bool:
         if time.time() >= deadline:
             self.stopped_early_by_deadline_ = True
@@ -134,6 +149,19 @@ class ModelFamily(ABC):
         """Whether this family's library can compute on the GPU Ray assigned to the
         calling trial (asked only when Ray assigned one)."""
         return False
+
+    def refit_params(self, params: dict[str, Any],
+                     fold_models: Sequence[FoldEstimator]) -> dict[str, Any]:
+        """The parameters of one model trained on all rows in place of the bag
+        ``fold_models`` fitted with ``params``: the mean of the folds' early-stopping
+        points as ``rounds_param`` (the full model has no held-out rows to stop on), or
+        ``params`` unchanged for a learner without rounds."""
+        key = self.estimator.rounds_param
+        rounds = [m.fitted_rounds() for m in fold_models]
+        kept = [r for r in rounds if r is not None]
+        if key is None or not rounds or len(kept) < len(rounds):
+            return dict(params)
+        return {**params, key: max(1, int(round(float(np.mean(kept)))))}
 
     def make_estimator(self, params: dict[str, Any], problem: Problem, num_threads: int = 1,
                        seed: int = 0, device: str = "cpu") -> FoldEstimator:

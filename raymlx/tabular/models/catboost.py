@@ -27,6 +27,8 @@ class _StopAtDeadline:
 
 
 class CatBoostEstimator(FoldEstimator):
+    rounds_param = "n_estimators"
+
     def _pool(self, X, y=None):
         import catboost
         import pandas as pd
@@ -58,6 +60,9 @@ class CatBoostEstimator(FoldEstimator):
                   use_best_model=eval_set is not None,
                   callbacks=[_StopAtDeadline(self, deadline)])
         self.model_ = model
+
+    def fitted_rounds(self) -> int:
+        return int(self.model_.tree_count_)  # the best model's trees with an eval set
 
     def _predict(self, X):
         pool = self._pool(X)

@@ -10,6 +10,8 @@ EARLY_STOPPING_ROUNDS = 50
 
 
 class LightGBMEstimator(FoldEstimator):
+    rounds_param = "n_estimators"
+
     def _fit(self, X, y, X_val, y_val, deadline):
         import lightgbm as lgb
 
@@ -41,6 +43,9 @@ class LightGBMEstimator(FoldEstimator):
 
         stop_at_deadline.order = 1
         return stop_at_deadline
+
+    def fitted_rounds(self) -> int:
+        return int(self.booster_.best_iteration or self.booster_.current_iteration())
 
     def _predict(self, X):
         best = self.booster_.best_iteration or None

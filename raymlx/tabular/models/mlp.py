@@ -32,6 +32,8 @@ def build_mlp(n_in: int, n_out: int, width: int, depth: int, dropout: float, act
 
 
 class MLPEstimator(FoldEstimator):
+    rounds_param = "max_epochs"
+
     def _fit(self, X, y, X_val, y_val, deadline):
         import torch
 
@@ -66,7 +68,8 @@ class MLPEstimator(FoldEstimator):
         gen = torch.Generator().manual_seed(self.seed)
         batch = int(min(p["batch_size"], len(Xt)))
         best, best_state, waited = float("inf"), None, 0
-        for _epoch in range(int(p["max_epochs"])):
+        self.epochs_ = 0  # the epochs behind the weights kept (the best one's, with X_val)
+        for epoch in range(int(p["max_epochs"])):
             net.train()
             order = torch.randperm(len(Xt), generator=gen).to(dev)
             for start in range(0, len(Xt), batch):
@@ -82,16 +85,22 @@ class MLPEstimator(FoldEstimator):
                     val = float(loss_fn(net(Xv), yv))
                 if val < best - 1e-6:
                     best, best_state, waited = val, copy.deepcopy(net.state_dict()), 0
+                    self.epochs_ = epoch + 1
                 else:
                     waited += 1
                     if waited >= PATIENCE:
                         break
+            if Xv is None:
+                self.epochs_ = epoch + 1
             if self._out_of_time(deadline):
                 break
         if best_state is not None:
             net.load_state_dict(best_state)
         net.eval()
         self.net_ = net.to("cpu")  # predict anywhere: the driver may have no GPU
+
+    def fitted_rounds(self) -> int | None:
+        return getattr(self, "epochs_", None) or None  # None: saved before epochs were kept
 
     def _predict(self, X):
         import torch

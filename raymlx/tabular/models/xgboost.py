@@ -15,6 +15,8 @@ EARLY_STOPPING_ROUNDS = 50
 
 
 class XGBoostEstimator(FoldEstimator):
+    rounds_param = "n_estimators"
+
     def _fit(self, X, y, X_val, y_val, deadline):
         import xgboost as xgb
 
@@ -46,6 +48,10 @@ class XGBoostEstimator(FoldEstimator):
                                   early_stopping_rounds=stopping, callbacks=[StopAtDeadline()])
         if self.device != "cpu":  # predict anywhere: the driver may have no GPU
             self.booster_.set_param({"device": "cpu"})
+
+    def fitted_rounds(self) -> int:
+        best = getattr(self.booster_, "best_iteration", None)
+        return int(best + 1 if best is not None else self.booster_.num_boosted_rounds())
 
     def _predict(self, X):
         # inplace_predict skips building a DMatrix (about half the cost of a one-row call);
