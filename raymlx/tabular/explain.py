@@ -59,9 +59,6 @@ def plot_importances(table: pd.DataFrame, path: str | Path, metric: str) -> Path
     return path
 
 
-__all__ = ["permutation_importances", "plot_importances"]
-
-
 def explain_predictor(aml: Any, data: Any, plot: str | Path | None, n_repeats: int,
                       max_rows: int) -> pd.DataFrame:
     """``AutoML.explain``: permutation importance of each input column of labelled
@@ -82,3 +79,7 @@ def explain_predictor(aml: Any, data: Any, plot: str | Path | None, n_repeats: i
     if plot is not None:
         plot_importances(table, plot, metric.name)
     return table
+
+
+__all__ = ["explain_predictor", "permutation_importances", "plot_importances"]
+

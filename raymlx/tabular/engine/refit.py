@@ -33,11 +33,13 @@ import cloudpickle
 import numpy as np
 import ray
 
+from raymlx.cluster.inventory import read_nodes
+from raymlx.cluster.policy import plan_resources
 from raymlx.errors import InputError
 from raymlx.tabular.engine.inputs import FitInputs, saved_inputs
 from raymlx.tabular.engine.ledger import STATE_FILE, load_fit_state, read_ledger
 from raymlx.tabular.engine.trial import HOLDOUT_FILE, MODELS_FILE, OOF_FILE
-from raymlx.tabular.ensembles.stacking import stack_columns
+from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 from raymlx.tabular.predictor import ModelRecord, ModelSet
 from raymlx.tabular.problem import Problem
@@ -115,11 +117,6 @@ def fit_folder_inputs(folder: str | Path | None) -> tuple[FitInputs, Path]:
     return saved_inputs(state["inputs"]), path
 
 
-def _largest_node_cpus() -> int:
-    return max(1, int(max((n.get("Resources", {}).get("CPU", 0) for n in ray.nodes()
-                           if n.get("Alive")), default=1)))
-
-
 def refit_models(models: ModelSet, final: str, folder: str | Path | None,
                  families: dict[str, ModelFamily], cpus_per_trial: int, seed: int,
                  deadline: float = float("inf")) -> RefitResult:
@@ -156,7 +153,9 @@ def _train(models: ModelSet, bagged: list[ModelRecord], inputs: FitInputs, folde
     y_all = (np.concatenate([arrays["y"], inputs.y_hold]) if has_hold
              else arrays["y"])
     checkpoints = _checkpoints(folder)
-    threads = min(cpus_per_trial, _largest_node_cpus())
+    # the fit's rule for a trial's CPUs (capped at the largest node's), for one refit each
+    threads = int(plan_resources(read_nodes(), [], cpus_per_trial,
+                                 use_gpus=False).cpus_per_trial)
     X_ref, y_ref = ray.put(X_all), ray.put(y_all)
     tasks = {}
     for rec in bagged:
@@ -170,9 +169,8 @@ def _train(models: ModelSet, bagged: list[ModelRecord], inputs: FitInputs, folde
         if rec.inputs:  # a stacker: the features plus the layer below's predictions
             below = [_stored_predictions(models.records[m], checkpoints, has_hold)
                      for m in rec.inputs]
-            stack = stack_columns(below, problem.problem_type)
-            X = ray.put(np.hstack([X_all, stack]))
-            prob = problem.with_features(problem.n_features + stack.shape[1])
+            stacked = stacked_features(X_all, below, problem.problem_type)
+            X, prob = ray.put(stacked), problem.with_features(stacked.shape[1])
         tasks[rec.name] = (params, _fit_full.options(num_cpus=threads).remote(
             family, params, prob, X, y_ref, deadline, threads, seed))
     cut = []
