@@ -156,7 +156,10 @@ def summarise(name: str, col: pd.Series) -> ColumnSummary:
     s = ColumnSummary(name, "text", len(col), nulls, counts=_counted(as_text),
                       numeric_like=int(numeric.notna().sum()))
     s.counts, s.overflow = capped(s.counts, False)
-    sample = parse_dates(as_text.iloc[:DATE_SAMPLE])
+    head = as_text.iloc[:DATE_SAMPLE]
+    # a date has digits: without them pandas reads month or weekday names ("may", "mon")
+    # as days of the current year, features that would change with the day of prediction
+    sample = parse_dates(head) if head.str.contains(r"\d").mean() >= 0.95 else None
     if sample is not None:
         s.date_tried, s.date_parsed = len(sample), int(sample.notna().sum())
         if s.date_parsed >= 0.95 * s.date_tried:  # only a date-looking block is parsed whole

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from raymlx.errors import InputError
+from raymlx.tabular.row_path import SMALL_FRAME, infinite_counts
 from raymlx.tabular.sources import csv_separator, first_line, is_many, load_many
 
 if TYPE_CHECKING:
@@ -50,9 +51,16 @@ def check_frame(df: pd.DataFrame, what: str = "table") -> None:
     """Shape checks every frame passes: not empty, unique column names, no infinities."""
     if len(df.columns) == 0 or len(df) == 0:
         raise InputError(f"the {what} is empty ({len(df)} rows, {len(df.columns)} columns)")
-    dup = df.columns[df.columns.duplicated()].unique().tolist()
-    if dup:
+    if not df.columns.is_unique:
+        dup = df.columns[df.columns.duplicated()].unique().tolist()
         raise InputError(f"the {what} has duplicate column names: {dup}; rename them")
+    if len(df) <= SMALL_FRAME:  # a few rows (a served request): one pass over the values
+        floats = [i for i, d in enumerate(df.dtypes.tolist()) if d.kind in "fc"]
+        counts = infinite_counts(df, floats) if floats else np.zeros(0)
+        for i, n in zip(floats, counts):
+            if n:
+                raise infinite_values(str(df.columns[i]), int(n), what)
+        return
     num = df.select_dtypes(include=[np.number])
     if num.shape[1]:
         counts = np.isinf(num.to_numpy(dtype=np.float64, na_value=np.nan)).sum(axis=0)

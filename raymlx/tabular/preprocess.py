@@ -17,6 +17,7 @@ import pandas as pd
 
 from raymlx.errors import InputError
 from raymlx.tabular.column_summary import ColumnSummary, parse_dates, summarise_frame
+from raymlx.tabular.row_path import SMALL_FRAME, RowValues
 
 log = logging.getLogger("raymlx")
 
@@ -113,45 +114,55 @@ class TablePreprocessor:
         """The float32 feature matrix for ``X`` (which must hold every training column).
 
         The matrix is allocated once and filled column by column, so the driver's transient
-        memory is one column's conversion, not a float64 copy of the whole table."""
+        memory is one column's conversion, not a float64 copy of the whole table. A frame of
+        at most :data:`SMALL_FRAME` rows (a served request) takes the row path of
+        :mod:`raymlx.tabular.row_path` for the columns it can, with the same result."""
         missing = [c.name for c in self.columns_ if c.name not in X.columns]
         if missing:
             raise InputError(f"the data lacks columns the model was trained on: {missing}")
         widths = [len(c.parts) + 1 if c.kind == "datetime" else 1 for c in self.columns_]
         out = np.empty((len(X), sum(widths)), dtype=np.float32)
+        rows = RowValues(X, self) if len(X) <= SMALL_FRAME else None
         pos = 0
         for c, width in zip(self.columns_, widths):
-            col = X[c.name]
-            if c.kind == "numeric":
-                if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-                    v = col.to_numpy(dtype=np.float64, na_value=np.nan)
-                else:
-                    v = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
-                    v = v.to_numpy(dtype=np.float64, na_value=np.nan)
-                if np.isinf(v).any():
-                    raise InputError(f"column {c.name!r} has infinite values")
-                block = v
-            elif c.kind == "bool":
-                v = col.map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0})
-                block = pd.to_numeric(v, errors="coerce").to_numpy(np.float64)
-            elif c.kind == "category":
-                # codes rank categories by training frequency; unseen, rare (beyond the top
-                # max_categories) and missing values are all NaN, which models treat as missing
-                # (matched as pandas strings: no Python object per row, which the driver's
-                # allocator would keep after a million-row table)
-                codes = pd.Index(list(c.categories), dtype="string").get_indexer(
-                    col.astype("string")).astype(np.float64)
-                codes[codes < 0] = np.nan
-                block = codes
-            else:
-                d = parse_dates(col.astype("string")) if not pd.api.types.is_datetime64_any_dtype(
-                    col) else pd.to_datetime(col)
-                if d is None:  # no value here looks like a date: all missing
-                    d = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
-                parts = [getattr(d.dt, p).astype("float64").to_numpy() for p in c.parts]
-                days = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
-                parts.append(days.astype("float64").to_numpy())
-                block = np.column_stack(parts)
+            block = rows.block(c) if rows is not None else None
+            if block is None:
+                block = self._column_block(c, X[c.name])
             out[:, pos:pos + width] = block.reshape(len(X), width)
             pos += width
         return out
+
+    @staticmethod
+    def _column_block(c: _Column, col: pd.Series) -> np.ndarray:
+        """One column's features, through pandas."""
+        if c.kind == "numeric":
+            if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
+                v = col.to_numpy(dtype=np.float64)  # NumPy-backed: no NA to look for
+            elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                v = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                v = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
+                v = v.to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.isinf(v).any():
+                raise InputError(f"column {c.name!r} has infinite values")
+            return v
+        if c.kind == "bool":
+            v = col.map({True: 1.0, False: 0.0, "True": 1.0, "False": 0.0})
+            return pd.to_numeric(v, errors="coerce").to_numpy(np.float64)
+        if c.kind == "category":
+            # codes rank categories by training frequency; unseen, rare (beyond the top
+            # max_categories) and missing values are all NaN, which models treat as missing
+            # (matched as pandas strings: no Python object per row, which the driver's
+            # allocator would keep after a million-row table)
+            codes = pd.Index(list(c.categories), dtype="string").get_indexer(
+                col.astype("string")).astype(np.float64)
+            codes[codes < 0] = np.nan
+            return codes
+        d = parse_dates(col.astype("string")) if not pd.api.types.is_datetime64_any_dtype(
+            col) else pd.to_datetime(col)
+        if d is None:  # no value here looks like a date: all missing
+            d = pd.Series(pd.NaT, index=col.index, dtype="datetime64[ns]")
+        parts = [getattr(d.dt, p).astype("float64").to_numpy() for p in c.parts]
+        days = (d - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+        parts.append(days.astype("float64").to_numpy())
+        return np.column_stack(parts)

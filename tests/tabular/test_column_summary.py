@@ -97,3 +97,10 @@ def test_a_column_whose_kind_changes_between_blocks_is_one_line():
     with pytest.raises(InputError, match="column 'x' holds numeric values in one part of the "
                                          "table and text values in another"):
         a.merge(b)
+
+
+def test_month_names_are_categories_not_dates_of_the_current_year():
+    df = pd.DataFrame({"month": ["may", "jun", "jul", "aug"] * 30,
+                       "day": [f"2024-01-{i % 28 + 1:02d}" for i in range(120)]})
+    kinds = {c.name: c.kind for c in TablePreprocessor().fit(df).columns_}
+    assert kinds == {"month": "category", "day": "datetime"}

@@ -133,4 +133,6 @@ def fit_bag(
 
 def predict_bag(models: list[FoldEstimator], X: np.ndarray) -> np.ndarray:
     """The average of the fold models' predictions."""
+    if len(models) == 1:  # a model refit on all rows
+        return models[0].predict(X)
     return np.mean([m.predict(X) for m in models], axis=0)

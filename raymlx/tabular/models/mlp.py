@@ -13,7 +13,7 @@ import copy
 import numpy as np
 
 from raymlx.tabular.models.base import FoldEstimator, ModelFamily
-from raymlx.tabular.models.encoding import dense_encoder
+from raymlx.tabular.models.encoding import dense_encoder, encode_dense
 
 PATIENCE = 8
 
@@ -106,7 +106,8 @@ class MLPEstimator(FoldEstimator):
         import torch
 
         with torch.no_grad():
-            out = self.net_(torch.as_tensor(self.encoder_.transform(X), dtype=torch.float32))
+            Xt = encode_dense(self, self.encoder_, self.problem, X)
+            out = self.net_(torch.as_tensor(Xt, dtype=torch.float32))
         if self.problem.is_classification:
             return torch.softmax(out, dim=1).numpy()
         return out[:, 0].numpy() * self.y_std_ + self.y_mean_

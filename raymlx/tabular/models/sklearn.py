@@ -8,6 +8,8 @@ one-hot inputs from :mod:`raymlx.tabular.models.encoding`.
 
 from __future__ import annotations
 
+import numpy as np
+from scipy.special import expit
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
@@ -16,10 +18,11 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils.extmath import softmax
 
 from raymlx.tabular.models.base import FoldEstimator, ModelFamily
-from raymlx.tabular.models.encoding import dense_encoder
+from raymlx.tabular.models.encoding import dense_encoder, encode_dense
 
 TREES_PER_CHUNK = 50
 
@@ -28,9 +31,12 @@ class _SklearnEstimator(FoldEstimator):
     """A fold estimator around one fitted sklearn model, ``self.model_``."""
 
     def _predict(self, X):
+        model = self.model_
+        if isinstance(model, Pipeline):  # k-NN and linear: dense encoder, then the model
+            X, model = encode_dense(self, model[0], self.problem, X), model[-1]
         if self.problem.is_classification:
-            return self.model_.predict_proba(X)
-        return self.model_.predict(X)
+            return model.predict_proba(X)
+        return model.predict(X)
 
 
 class _ForestEstimator(_SklearnEstimator):
@@ -83,6 +89,20 @@ class LinearEstimator(_SklearnEstimator):
         else:
             model = Ridge(alpha=float(self.params.get("alpha", 1.0)))
         self.model_ = make_pipeline(dense_encoder(self.problem), model).fit(X, y)
+
+    def _predict(self, X):
+        """sklearn's own formulas for a fitted linear model (decision ``X @ coef_.T +
+        intercept_``, then the logistic function for two classes and softmax for more),
+        without its per-call input checks, which cost more than the product for a row."""
+        model = self.model_[-1]
+        z = encode_dense(self, self.model_[0], self.problem, X) @ model.coef_.T \
+            + model.intercept_
+        if not self.problem.is_classification:
+            return z
+        if z.ndim == 1 or z.shape[1] == 1:
+            p = expit(z.reshape(-1))
+            return np.column_stack([1.0 - p, p])
+        return softmax(z)
 
 def _forest_space() -> dict:
     from ray import tune
