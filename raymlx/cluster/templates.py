@@ -1,16 +1,19 @@
 """Deploy templates shipped inside the package.
 
-Four commented YAML files that start raymlx on more than one machine. Each opens with a
+Five commented YAML files that run raymlx on more than one machine. Each opens with a
 comment block saying how to use it and what to edit (marked ``# EDIT:``):
 
 - ``ray-up-local``: Ray's cluster launcher (``ray up``) on machines you can SSH into;
 - ``ray-up-aws``: the same launcher on AWS EC2, with CPU and GPU worker types;
 - ``kuberay-raycluster``: a long-running RayCluster for the KubeRay operator;
-- ``kuberay-rayjob``: one ``raymlx fit`` as a KubeRay RayJob that cleans up after itself.
+- ``kuberay-rayjob``: one ``raymlx fit`` as a KubeRay RayJob that cleans up after itself;
+- ``kuberay-rayservice``: a saved predictor served over HTTP by Ray Serve, as a KubeRay
+  RayService.
 
-All four turn on Ray's token authentication without writing a token into the file, keep
-the dashboard off the public network, and put trial checkpoints on storage that every node
-shares. Instance types and image tags in them are examples.
+All five turn on Ray's token authentication without writing a token into the file, keep
+the dashboard off the public network, and put trial checkpoints (or, for the RayService,
+the predictor it serves) on storage that every node shares. Instance types and image tags
+in them are examples.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ TEMPLATES: dict[str, str] = {
     "ray-up-aws": "ray up on AWS EC2: CPU head, CPU and GPU workers in Docker, token auth",
     "kuberay-raycluster": "KubeRay RayCluster with CPU and GPU groups and a shared volume",
     "kuberay-rayjob": "KubeRay RayJob running one `raymlx fit` on its own Ray cluster",
+    "kuberay-rayservice": (
+        "KubeRay RayService serving a saved predictor with Ray Serve (raymlx serve)"
+    ),
 }
 
 

@@ -1,4 +1,5 @@
-"""``raymlx fit`` (or resume), ``predict`` and ``leaderboard`` on CSV / Parquet files."""
+"""``raymlx fit`` (or resume), ``predict`` and ``leaderboard`` on CSV / Parquet files, and
+``serve`` (a saved predictor over HTTP on Ray Serve)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="comma-separated input columns to copy beside the predictions "
                            "(Parquet output), e.g. an id")
     pred.add_argument("--model", default=None, help="a model of the leaderboard (default: best)")
+
+    srv = sub.add_parser("serve", help="serve a saved predictor over HTTP on Ray Serve")
+    srv.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save (on "
+                                       "storage every node reads, for replicas elsewhere)")
+    srv.add_argument("--replicas", type=int, default=1, help="replicas of the model")
+    srv.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    srv.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    srv.add_argument("--cpus-per-replica", type=float, default=1.0)
+    srv.add_argument("--max-batch-size", type=int, default=64,
+                     help="most requests scored in one model call")
+    srv.add_argument("--batch-wait-ms", type=float, default=1.0,
+                     help="how long a request waits for others to batch with")
+    srv.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")
+    srv.add_argument("--detach", action="store_true",
+                     help="leave the app running on the cluster and return")
 
     board = sub.add_parser("leaderboard", help="show a saved predictor's leaderboard")
     board.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
@@ -157,6 +174,36 @@ def _predict(args) -> None:
     print(f"wrote {len(out)} predictions to {args.output}")
 
 
+def _serve(args) -> None:
+    import signal
+    import time
+
+    from raymlx.tabular.serving import serve_predictor, stop_serving
+
+    url = serve_predictor(args.predictor, replicas=args.replicas, host=args.host,
+                          port=args.port, cpus_per_replica=args.cpus_per_replica,
+                          max_batch_size=args.max_batch_size,
+                          batch_wait_timeout_s=args.batch_wait_ms / 1000.0,
+                          address=args.address)
+    print(f"serving {args.predictor} at {url}: POST {url}/predict, GET {url}/schema, "
+          f"GET {url}/healthz", flush=True)
+    if args.detach:
+        print("left running on the cluster; `serve shutdown` or `raymlx serve` again "
+              "replaces it", flush=True)
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        stop_serving()
+        print("stopped serving", flush=True)
+
+
 def _leaderboard(args) -> None:
     from raymlx.tabular.automl import AutoML
 
@@ -170,4 +217,5 @@ def _print_board(board: pd.DataFrame) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard}[args.command](args)
+    {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard,
+     "serve": _serve}[args.command](args)

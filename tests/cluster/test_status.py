@@ -97,7 +97,7 @@ def test_status_without_a_cluster_is_a_one_line_error(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["ray-up-local", "ray-up-aws", "kuberay-raycluster",
-                                  "kuberay-rayjob"])
+                                  "kuberay-rayjob", "kuberay-rayservice"])
 def test_template_prints_and_writes(name, tmp_path, capsys):
     from raymlx.cluster.templates import template_text
 

@@ -3,7 +3,9 @@
 Offline checks only: the ``ray up`` configs go through Ray's own config preparation and
 schema; the KubeRay manifests are validated against the vendored v1 CRD schemas (plain, and
 a strict copy that also rejects unknown field names), and the security-relevant settings
-are asserted one by one.
+are asserted one by one. The RayService's ``serveConfigV2`` (a plain string to the CRD) is
+parsed and checked against Ray Serve's own config schema, as data: nothing imports the
+serving app.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ jsonschema = pytest.importorskip("jsonschema")
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = ["ray-up-local", "ray-up-aws"]
-KUBERAY_TEMPLATES = ["kuberay-raycluster", "kuberay-rayjob"]
-CRD_FILES = {"RayCluster": "ray.io_rayclusters.yaml", "RayJob": "ray.io_rayjobs.yaml"}
+KUBERAY_TEMPLATES = ["kuberay-raycluster", "kuberay-rayjob", "kuberay-rayservice"]
+KUBERAY_GPU = ["kuberay-raycluster", "kuberay-rayjob"]  # the fit templates have a GPU group
+CRD_FILES = {"RayCluster": "ray.io_rayclusters.yaml", "RayJob": "ray.io_rayjobs.yaml",
+             "RayService": "ray.io_rayservices.yaml"}
 TOKEN_FILE = "~/.raymlx/ray_token"
 # The C loader parses the ~1 MB CRD files several times faster than the pure-Python one.
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -45,16 +49,21 @@ KUBERAY = REPO / "tests" / "data" / "kuberay"  # the CRDs, shipped with their li
 CRD_SHA256 = {
     "ray.io_rayclusters.yaml": "c44704442eef0c6721ad40c1d66782c8bd3fdab9d3344306a5820910a679baa1",
     "ray.io_rayjobs.yaml": "01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5",
+    "ray.io_rayservices.yaml":
+        "0a8fc325e6e22b9231c1f282b309555e2ecf94227ca20a03df3d1d9a403907ab",
 }
 
 
 def test_the_crd_schemas_ship_unmodified_with_their_licence():
     import hashlib
 
+    assert set(CRD_SHA256) == set(CRD_FILES.values())
+    readme = (KUBERAY / "README.md").read_text()
     for name, digest in CRD_SHA256.items():
         assert hashlib.sha256((KUBERAY / name).read_bytes()).hexdigest() == digest
+        assert f"`{name}` {digest}" in readme, f"README.md lacks the sha256 of {name}"
     assert "Apache License" in (KUBERAY / "LICENSE").read_text()
-    assert "feeaf72facab4881ba2b179248bb67315634e229" in (KUBERAY / "README.md").read_text()
+    assert "feeaf72facab4881ba2b179248bb67315634e229" in readme
 
 
 def _strict(schema):
@@ -99,7 +108,8 @@ def _errors(validator, doc) -> list[str]:
 
 
 def _cluster_spec(doc: dict) -> dict:
-    return doc["spec"]["rayClusterSpec"] if doc["kind"] == "RayJob" else doc["spec"]
+    key = {"RayJob": "rayClusterSpec", "RayService": "rayClusterConfig"}.get(doc["kind"])
+    return doc["spec"][key] if key else doc["spec"]
 
 
 def _pod_specs(doc: dict) -> dict[str, dict]:
@@ -187,8 +197,17 @@ def test_strict_schema_catches_misspelt_field(validators):
     assert any("shutdownAfterJobFinish" in e for e in errors), errors
 
 
+def test_strict_schema_catches_misspelt_rayservice_field(validators):
+    service = copy.deepcopy(_only(_docs("kuberay-rayservice"), "RayService"))
+    service["spec"]["serveConfig"] = service["spec"].pop("serveConfigV2")
+    errors = _errors(validators["RayService"][1], service)
+    assert any("serveConfig" in e for e in errors), errors
+    assert _errors(validators["RayService"][0], service) == []  # the plain schema misses it
+
+
 def test_plain_schema_catches_wrong_type(validators):
-    for name, kind in (("kuberay-rayjob", "RayJob"), ("kuberay-raycluster", "RayCluster")):
+    for name, kind in (("kuberay-rayjob", "RayJob"), ("kuberay-raycluster", "RayCluster"),
+                       ("kuberay-rayservice", "RayService")):
         doc = copy.deepcopy(_only(_docs(name), kind))
         _cluster_spec(doc)["workerGroupSpecs"][0]["replicas"] = "two"
         errors = _errors(validators[kind][0], doc)
@@ -220,7 +239,11 @@ def test_kuberay_nothing_exposed_nothing_privileged(name):
     assert head["enableIngress"] is False
     ports = {p["name"]: p["containerPort"] for p in head["template"]["spec"]["containers"][0]
              ["ports"]}
-    assert ports == {"gcs-server": 6379, "dashboard": 8265, "client": 10001}
+    want = {"gcs-server": 6379, "dashboard": 8265, "client": 10001}
+    if doc["kind"] == "RayService":
+        want["serve"] = 8000  # the operator builds the serve Service from this port's name
+        assert "serveService" not in doc["spec"]  # so that Service is a ClusterIP too
+    assert ports == want
     pods = _pod_specs(doc)
     if doc["kind"] == "RayJob":
         assert "submitter" in pods, "the submitter pod would run with default privileges"
@@ -239,7 +262,7 @@ def test_kuberay_nothing_exposed_nothing_privileged(name):
         assert pod["securityContext"]["runAsUser"] != 0, group
 
 
-@pytest.mark.parametrize("name", KUBERAY_TEMPLATES)
+@pytest.mark.parametrize("name", KUBERAY_GPU)
 def test_kuberay_gpu_group(name):
     doc = next(d for d in _docs(name) if d.get("kind") in CRD_FILES)
     groups = {g["groupName"]: g for g in _cluster_spec(doc)["workerGroupSpecs"]}
@@ -264,7 +287,9 @@ def test_kuberay_shared_volume_mounted_everywhere(name):
     claim = pvc["metadata"]["name"]
     doc = next(d for d in docs if d.get("kind") in CRD_FILES)
     ray_pods = {g: p for g, p in _pod_specs(doc).items() if g != "submitter"}
-    assert {"head", "gpu"} <= set(ray_pods)
+    assert "head" in ray_pods and len(ray_pods) >= 2
+    if name in KUBERAY_GPU:
+        assert "gpu" in ray_pods
     for group, pod in ray_pods.items():
         volumes = {v["name"]: v for v in pod["volumes"]}
         shared = [n for n, v in volumes.items()
@@ -296,6 +321,116 @@ def test_kuberay_comment_has_the_commands(name):
     for words in ("kubectl apply -f", "kubectl port-forward svc/", "kubectl cp",
                   "{.data.auth_token}' | base64 -d", "raymlx leaderboard"):
         assert words in text, f"{name} lacks {words!r}"
+
+
+# ---------------------------------------------------------------------------------------
+# The RayService
+
+
+def _serve_config() -> dict:
+    service = _only(_docs("kuberay-rayservice"), "RayService")
+    text = service["spec"]["serveConfigV2"]
+    assert isinstance(text, str)  # a YAML string, as the CRD requires
+    return yaml.safe_load(text)
+
+
+def _serve_schema():
+    """``ray.serve.schema``, imported without the pydantic deprecation warnings it raises."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ray.serve import schema
+    return schema
+
+
+def _unknown_keys(model, data: dict, where: str = "") -> list[str]:
+    """Keys of ``data`` that the pydantic ``model`` (or a nested one) does not declare.
+
+    Ray Serve's config models ignore unknown keys, so a misspelt ``num_replica`` would be
+    dropped without a word; this walks the nested models a serve config can use. ``args``
+    is the application's own and is left alone.
+    """
+    schema = _serve_schema()
+    children = {"applications": schema.ServeApplicationSchema,
+                "deployments": schema.DeploymentSchema,
+                "ray_actor_options": schema.RayActorOptionsSchema,
+                "http_options": schema.HTTPOptionsSchema}
+    out = [f"{where}{key}" for key in data if key not in model.model_fields]
+    for key, value in data.items():
+        child = children.get(key)
+        if child is None:
+            continue
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                out += _unknown_keys(child, item, f"{where}{key}/{i}/")
+        else:
+            out += _unknown_keys(child, value, f"{where}{key}/")
+    return out
+
+
+def test_rayservice_serve_config_matches_ray_serve_schema():
+    deploy_schema = _serve_schema().ServeDeploySchema
+    config = _serve_config()
+    parsed = deploy_schema.model_validate(config)
+    assert _unknown_keys(deploy_schema, config) == []
+    (app,) = parsed.applications
+    assert app.name == "raymlx"
+    assert app.route_prefix == "/"
+    assert app.import_path == "raymlx.tabular.serving:build_app"
+    assert set(app.args) <= {"predictor", "max_batch_size", "batch_wait_timeout_s"}
+    assert app.args["predictor"].startswith("/shared/predictors/")
+    assert isinstance(app.args["max_batch_size"], int) and app.args["max_batch_size"] > 0
+    assert 0 < app.args["batch_wait_timeout_s"] < 1
+    (deployment,) = app.deployments
+    assert deployment.name == "raymlx_predictor"
+    assert deployment.num_replicas >= 1
+    assert deployment.ray_actor_options.num_cpus == 1
+    assert parsed.http_options.port == 8000
+
+
+def test_unknown_serve_config_key_is_caught():
+    config = _serve_config()
+    deployment = config["applications"][0]["deployments"][0]
+    deployment["num_replica"] = deployment.pop("num_replicas")
+    assert _unknown_keys(_serve_schema().ServeDeploySchema, config) == [
+        "applications/0/deployments/0/num_replica"]
+
+
+def test_rayservice_serves_from_the_shared_volume_on_cpu_workers():
+    service = _only(_docs("kuberay-rayservice"), "RayService")
+    assert service["metadata"]["name"] == "raymlx-predictor"
+    assert len(service["metadata"]["name"]) <= 53  # the operator's limit for a RayService
+    spec = _cluster_spec(service)
+    groups = {g["groupName"]: g for g in spec["workerGroupSpecs"]}
+    assert set(groups) == {"cpu"}
+    worker = groups["cpu"]["template"]["spec"]["containers"][0]
+    assert "nvidia.com/gpu" not in worker["resources"]["limits"]
+    (app,) = _serve_config()["applications"]
+    (deployment,) = app["deployments"]
+    cpus = float(worker["resources"]["limits"]["cpu"])
+    total = groups["cpu"]["replicas"] * cpus
+    assert deployment["num_replicas"] * deployment["ray_actor_options"]["num_cpus"] <= total
+    assert spec["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+
+
+def test_rayservice_comment_says_how_to_call_it():
+    text = template_text("kuberay-rayservice")
+    head = text.split("\n---", 1)[0]
+    for words in ("kubectl apply -f kuberay-rayservice.yaml",
+                  "kubectl port-forward svc/raymlx-predictor-serve-svc 8000",
+                  "curl -s -X POST http://127.0.0.1:8000/predict",
+                  "Content-Type: text/csv", "/healthz", "/schema",
+                  "predictor folder must be on the shared volume"):
+        assert words in head, f"the comment block lacks {words!r}"
+    assert "predictor: /shared/predictors/EDIT-ME" in text
+
+
+def test_cli_prints_the_rayservice_template(capsys):
+    from raymlx.cli import main
+
+    assert main(["cluster", "template", "kuberay-rayservice"]) == 0
+    assert capsys.readouterr().out == template_text("kuberay-rayservice")
 
 
 # ---------------------------------------------------------------------------------------

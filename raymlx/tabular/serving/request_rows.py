@@ -1,0 +1,168 @@
+"""What a served predictor accepts and answers, without Ray: the schema it publishes, a
+request body (a JSON list of row objects, or CSV) checked against it, and the answer.
+
+Bad input gets one line naming the row and the column at fault (``RequestError``), before
+any row reaches the model, so one bad request never fails the others batched with it.
+A column the predictor dropped at fit time (an identifier, a constant) may be sent or left
+out; a column it reads must be in every row, with ``null`` for a missing value; columns it
+never saw are ignored.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from raymlx.errors import InputError
+
+MAX_ROWS = 10_000  # rows per request; more belong in batch scoring (raymlx predict)
+_KIND_TEXT = {"numeric": "a number", "bool": "true or false", "category": "a text or number",
+              "datetime": "a date or time as text"}
+
+
+class RequestError(InputError):
+    """A request the predictor cannot score, in one line (answered with HTTP 400)."""
+
+
+def predictor_schema(aml: Any) -> dict[str, Any]:
+    """What ``GET /schema`` answers: the columns a row needs, and what comes back."""
+    prep = aml.preprocessor_
+    columns = []
+    for c in prep.columns_:
+        entry: dict[str, Any] = {"name": c.name, "type": c.kind, "expects": _KIND_TEXT[c.kind]}
+        if c.kind == "category":
+            entry["categories"] = len(c.categories)
+            entry["most_frequent"] = [str(v) for v in c.categories[:10]]
+        columns.append(entry)
+    problem = aml.problem_
+    return {
+        "label": problem.label,
+        "problem_type": problem.problem_type,
+        "classes": [_plain(c) for c in problem.classes] if problem.is_classification else None,
+        "model": aml.best_model_,
+        "columns": columns,
+        "ignored_columns": dict(prep.dropped_),
+        "max_rows_per_request": MAX_ROWS,
+    }
+
+
+def rows_from_body(body: bytes, content_type: str | None, schema: dict[str, Any]) -> pd.DataFrame:
+    """The request's rows as a frame of the columns the predictor reads, checked."""
+    kind = (content_type or "application/json").split(";")[0].strip().lower()
+    if kind in ("text/csv", "application/csv"):
+        frame = _csv_rows(body)
+    elif kind in ("application/json", "text/json", ""):
+        frame = _json_rows(body, schema)
+    else:
+        raise RequestError(f"unsupported content type {kind!r}; send application/json (a "
+                           "list of row objects) or text/csv")
+    if len(frame) == 0:
+        raise RequestError("the request has no rows")
+    if len(frame) > MAX_ROWS:
+        raise RequestError(f"the request has {len(frame)} rows, more than {MAX_ROWS}; "
+                           "score large tables with `raymlx predict`")
+    return _checked(frame, schema)
+
+
+def _json_rows(body: bytes, schema: dict[str, Any]) -> pd.DataFrame:
+    try:
+        rows = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(f"the body is not valid JSON: {str(exc).splitlines()[0]}") from None
+    if isinstance(rows, dict) and isinstance(rows.get("rows"), list):
+        rows = rows["rows"]
+    if not isinstance(rows, list):
+        raise RequestError("send a JSON list of row objects, e.g. "
+                           '[{"age": 41, "job": "admin."}]')
+    needed = [c["name"] for c in schema["columns"]]
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise RequestError(f"row {i} is {type(row).__name__}, not an object of "
+                               "column: value")
+        lacking = [n for n in needed if n not in row]
+        if lacking:
+            raise RequestError(f"row {i} lacks the column{'s' * (len(lacking) > 1)} "
+                               f"{', '.join(map(repr, lacking[:5]))}; send null for a "
+                               "missing value")
+    return pd.DataFrame.from_records(rows, columns=needed) if rows else pd.DataFrame()
+
+
+def _csv_rows(body: bytes) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.BytesIO(body))
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise RequestError(f"the CSV body could not be read: {str(exc).splitlines()[0]}") \
+            from None
+
+
+def _checked(frame: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    """Each read column's values checked against its type; numbers made numeric."""
+    lacking = [c["name"] for c in schema["columns"] if c["name"] not in frame.columns]
+    if lacking:
+        raise RequestError(f"the rows lack the column{'s' * (len(lacking) > 1)} "
+                           f"{', '.join(map(repr, lacking[:5]))}")
+    out = {}
+    for c in schema["columns"]:
+        col = frame[c["name"]]
+        if c["type"] == "numeric":
+            out[c["name"]] = _numbers(col, c["name"])
+            continue
+        if col.dtype == object:
+            for i, v in enumerate(col.tolist()):
+                if isinstance(v, (list, dict)):
+                    raise RequestError(f"row {i}: column {c['name']!r} must be "
+                                       f"{c['expects']} or null, not a {type(v).__name__}")
+        out[c["name"]] = col
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _numbers(col: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = np.empty(len(col))
+        for i, v in enumerate(col.tolist()):
+            values[i] = _number(v, i, name)
+    bad = np.flatnonzero(np.isinf(values))
+    if len(bad):
+        raise RequestError(f"row {int(bad[0])}: column {name!r} is infinite; send a finite "
+                           "number or null")
+    return pd.Series(values, name=name)
+
+
+def _number(v: Any, i: int, name: str) -> float:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return math.nan
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v.strip()) if v.strip() else math.nan
+        except ValueError:
+            pass
+    raise RequestError(f"row {i}: column {name!r} must be a number or null, not {v!r}")
+
+
+def answer(aml: Any, frame: pd.DataFrame) -> dict[str, Any]:
+    """``{"predictions": [...]}``, with ``"probabilities"`` (one ``{class: p}`` per row)
+    for classification."""
+    if not aml.problem_.is_classification:
+        return {"predictions": [_plain(v) for v in aml.predict(frame).tolist()]}
+    proba = aml.predict_proba(frame)
+    names = [str(c) for c in proba.columns]
+    values = proba.to_numpy()
+    labels = np.asarray(proba.columns, dtype=object)[values.argmax(axis=1)]
+    return {"predictions": [_plain(v) for v in labels],
+            "probabilities": [dict(zip(names, map(float, row))) for row in values]}
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-able Python value for a label or prediction (NumPy scalars unwrapped)."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -1,0 +1,171 @@
+"""``raymlx serve``: a saved predictor on Ray Serve, answering real HTTP requests on
+loopback (good rows as JSON and CSV, bad rows with one line, batched concurrent callers,
+the schema and health routes), and the request checks on their own."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from raymlx import AutoML
+from raymlx.tabular.serving.request_rows import MAX_ROWS, RequestError, answer, rows_from_body
+from tests.conftest import make_binary_frame
+
+SCHEMA = {"columns": [{"name": "x", "type": "numeric", "expects": "a number"},
+                      {"name": "c", "type": "category", "expects": "a text or number"}]}
+
+
+def _rows(body, content_type="application/json"):
+    return rows_from_body(body if isinstance(body, bytes) else json.dumps(body).encode(),
+                          content_type, SCHEMA)
+
+
+def test_json_rows_become_a_frame_of_the_read_columns():
+    frame = _rows([{"x": 1, "c": "a", "extra": 5}, {"x": None, "c": None}, {"x": "2.5", "c": 3}])
+    assert list(frame.columns) == ["x", "c"]
+    np.testing.assert_array_equal(frame["x"].to_numpy(), [1.0, np.nan, 2.5])
+    assert _rows({"rows": [{"x": 0, "c": "b"}]})["c"].tolist() == ["b"]
+    csv = _rows(b"x,c,other\n1,a,9\n,b,9\n", "text/csv; charset=utf-8")
+    np.testing.assert_array_equal(csv["x"].to_numpy(), [1.0, np.nan])
+
+
+@pytest.mark.parametrize("body,content_type,message", [
+    (b"{nope", "application/json", "not valid JSON"),
+    ({"x": 1}, "application/json", "send a JSON list of row objects"),
+    ([[1, "a"]], "application/json", "row 0 is list, not an object"),
+    ([{"x": 1, "c": "a"}, {"x": 2}], "application/json", "row 1 lacks the column 'c'"),
+    ([{"x": "old", "c": "a"}], "application/json", "row 0: column 'x' must be a number"),
+    ([{"x": True, "c": "a"}], "application/json", "column 'x' must be a number"),
+    ([{"x": 1, "c": ["a"]}], "application/json", "column 'c' must be a text or number"),
+    ([], "application/json", "the request has no rows"),
+    (b"x\n1\n", "text/csv", "the rows lack the column 'c'"),
+    (b"x,c\ninf,a\n", "text/csv", "row 0: column 'x' is infinite"),
+    (b"<rows/>", "application/xml", "unsupported content type 'application/xml'"),
+])
+def test_bad_requests_get_one_line(body, content_type, message):
+    with pytest.raises(RequestError, match=message) as info:
+        _rows(body, content_type)
+    assert "\n" not in str(info.value)
+
+
+def test_too_many_rows_are_refused():
+    with pytest.raises(RequestError, match=f"more than {MAX_ROWS}"):
+        _rows([{"x": 1, "c": "a"}] * (MAX_ROWS + 1))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(ray_session, tmp_path_factory):
+    """A binary predictor saved, and `raymlx serve` running it with two replicas."""
+    folder = tmp_path_factory.mktemp("serve")
+    df = make_binary_frame(400, 0)
+    aml = AutoML(label="target", families=["lightgbm", "linear"], max_models=2, num_folds=3,
+                 path=folder / "runs", verbosity=0, refit_full=True).fit(df)
+    saved = aml.save(folder / "predictor")
+    port = _free_port()
+    address = ray_session.get_runtime_context().gcs_address
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "raymlx.cli", "serve", str(saved), "--replicas", "2",
+         "--cpus-per-replica", "0.25", "--port", str(port), "--address", address],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:  # not listening yet, or still deploying
+            pass
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the server did not come up in 120 s: " + proc.stdout.read())
+    yield url, aml, df.drop(columns="target"), proc
+    if proc.poll() is None:
+        proc.kill()
+
+
+def test_predict_answers_labels_and_probabilities(served):
+    url, aml, X, _ = served
+    rows = json.loads(X.iloc[:5].to_json(orient="records"))
+    r = requests.post(url + "/predict", json=rows, timeout=30)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = aml.predict_proba(X.iloc[:5])
+    assert body["predictions"] == aml.predict(X.iloc[:5]).tolist()
+    got = pd.DataFrame(body["probabilities"])[["no", "yes"]].to_numpy()
+    np.testing.assert_allclose(got, expected.to_numpy(), rtol=1e-6)
+    csv = requests.post(url + "/predict", data=X.iloc[:5].to_csv(index=False),
+                        headers={"Content-Type": "text/csv"}, timeout=30)
+    assert csv.status_code == 200 and csv.json()["predictions"] == body["predictions"]
+
+
+def test_bad_rows_get_a_400_with_one_line(served):
+    url, _, X, _ = served
+    row = json.loads(X.iloc[:1].to_json(orient="records"))[0]
+    r = requests.post(url + "/predict", json=[row, {**row, "x1": "tall"}], timeout=30)
+    assert r.status_code == 400
+    assert r.json() == {"error": "row 1: column 'x1' must be a number or null, not 'tall'"}
+    lacking = {k: v for k, v in row.items() if k != "color"}
+    r = requests.post(url + "/predict", json=[lacking], timeout=30)
+    assert r.status_code == 400 and "lacks the column 'color'" in r.json()["error"]
+    assert requests.get(url + "/predict", timeout=30).status_code == 405
+
+
+def test_schema_and_health(served):
+    url, aml, _, _ = served
+    schema = requests.get(url + "/schema", timeout=30).json()
+    assert schema["label"] == "target" and schema["classes"] == ["no", "yes"]
+    assert [c["name"] for c in schema["columns"]] == [c.name for c in aml.preprocessor_.columns_]
+    assert "row_id" in schema["ignored_columns"]  # an identifier, dropped at fit time
+    health = requests.get(url + "/healthz", timeout=30).json()
+    assert health["status"] == "ok" and health["model"] == aml.best_model_
+
+
+def test_concurrent_callers_each_get_their_own_rows(served):
+    url, aml, X, _ = served
+    expected = aml.predict(X.iloc[:40]).tolist()
+
+    def one(i):
+        row = json.loads(X.iloc[i:i + 1].to_json(orient="records"))
+        with requests.Session() as s:
+            r = s.post(url + "/predict", json=row, timeout=60)
+        return r.status_code, r.json()["predictions"][0]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(40)))
+    assert [s for s, _ in results] == [200] * 40
+    assert [p for _, p in results] == expected
+
+
+def test_ctrl_c_stops_the_app(served):
+    url, _, _, proc = served
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "serving" in out and "stopped serving" in out
+    with pytest.raises(requests.RequestException):
+        requests.get(url + "/healthz", timeout=5).raise_for_status()
+
+
+def test_a_regression_answer_has_no_probabilities(ray_session, wine_red, tmp_path):
+    aml = AutoML(label="quality", problem_type="regression", families=["linear"],
+                 max_models=1, num_folds=2, path=tmp_path, verbosity=0).fit(wine_red)
+    out = answer(aml, wine_red.drop(columns="quality").iloc[:3])
+    assert set(out) == {"predictions"} and len(out["predictions"]) == 3
+    assert all(isinstance(v, float) for v in out["predictions"])
