@@ -12,7 +12,6 @@ fit starts.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,9 +21,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from raymlx import __version__
+from raymlx._internal.log_setup import setup_logging
 from raymlx._internal.method_argument import MethodAndArgument, argument_value
 from raymlx.errors import InputError
 from raymlx.tabular.batch_predict import score_dataset
+from raymlx.tabular.chunked_predict import predict_rows
 from raymlx.tabular.data import check_frame, labelled_rows, load_table, split_label
 from raymlx.tabular.explain import explain_predictor
 from raymlx.tabular.metrics import get_metric
@@ -41,15 +42,6 @@ if TYPE_CHECKING:
     from raymlx.tabular.models import ModelFamily
 
 log = logging.getLogger("raymlx")
-
-
-def _setup_logging(verbosity: int) -> None:
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("[raymlx] %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG))
 
 
 class AutoML(BaseEstimator):
@@ -114,6 +106,9 @@ class AutoML(BaseEstimator):
         refit_full: after the fit, :meth:`refit_full` (one model on all rows per bag of
             the final model, which ``predict`` then uses); inside ``time_limit``, which
             keeps ``1 / (num_folds + 1)`` of itself for the refit.
+        infer_limit: seconds per row: the final model becomes the best candidate whose
+            measured latency on ``infer_limit_batch_size`` rows (default 10,000; 1 for
+            one-row serving) stays under it (:mod:`raymlx.tabular.engine.infer_limit`).
         verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
 
     Following scikit-learn's rules, ``__init__`` only stores the arguments; ``fit`` checks
@@ -153,6 +148,8 @@ class AutoML(BaseEstimator):
         max_in_memory_bytes: float | str | None = None,
         workers_per_trial: int | None = None,
         refit_full: bool = False,
+        infer_limit: float | None = None,
+        infer_limit_batch_size: int | None = None,
         verbosity: int = 1,
     ) -> None:
         self.label = label
@@ -180,6 +177,8 @@ class AutoML(BaseEstimator):
         self.max_in_memory_bytes = max_in_memory_bytes
         self.workers_per_trial = workers_per_trial
         self.refit_full = refit_full
+        self.infer_limit = infer_limit
+        self.infer_limit_batch_size = infer_limit_batch_size
         self.verbosity = verbosity
 
     # ------------------------------------------------------------------ fit
@@ -194,7 +193,7 @@ class AutoML(BaseEstimator):
         from raymlx.tabular.distributed.entry import fit_large, route
 
         settings = resolve_settings(self.get_params())
-        _setup_logging(settings.verbosity)
+        setup_logging(settings.verbosity)
         routed = route(settings, train)
         log.info("data path: %s (%s)", routed.choice.path, routed.choice.reason)
         self.data_path_ = {"path": routed.choice.path, "reason": routed.choice.reason}
@@ -244,19 +243,12 @@ class AutoML(BaseEstimator):
     def _run(self, settings: FitSettings, inputs: FitInputs, folder: Path, t_start: float,
              time_limit: float | None, ledger: dict[str, list], t_wall: float) -> AutoML:
         from raymlx.tabular.distributed.entry import run_on_its_path
-        from raymlx.tabular.engine.refit import search_share
+        from raymlx.tabular.engine.after_search import after_search, search_limit
 
-        refit = settings.refit_full and not hasattr(inputs, "choice")  # in-memory path
-        search_limit = time_limit * search_share(settings.num_folds) \
-            if refit and time_limit else time_limit
-        result = run_on_its_path(settings, inputs, folder, t_start, search_limit, ledger,
-                                 t_wall)
+        limit = search_limit(settings, inputs, time_limit)  # refit_full keeps a share
+        result = run_on_its_path(settings, inputs, folder, t_start, limit, ledger, t_wall)
         self._adopt(settings, inputs, result)
-        if refit:
-            left = None if not time_limit else max(1.0, t_start + time_limit - time.time())
-            self.refit_full(time_limit=left)
-            self.fit_time_s_ = time.time() - t_wall
-        return self
+        return after_search(self, settings, inputs, t_start, time_limit, t_wall)
 
     def _adopt(self, settings: FitSettings, inputs: Any, result: Any) -> AutoML:
         """Takes a finished fit's results (either path) as this predictor's."""
@@ -289,10 +281,9 @@ class AutoML(BaseEstimator):
         """Labels (or values) and, for classification, the probabilities, for a frame."""
         self._fitted()
         check_frame(df, what)
-        out = self.models_.predict(self.preprocessor_.transform(df), model or self.best_model_)
-        if self.problem_.is_classification:
-            return self.problem_.decode(out.argmax(axis=1)), out
-        return out, None
+        out = predict_rows(self, df, model or self.best_model_)  # in chunks when large
+        classify = self.problem_.is_classification
+        return (self.problem_.decode(out.argmax(axis=1)), out) if classify else (out, None)
 
     def _is_dataset(self, data: Any, keep_columns: list[str] | None) -> bool:
         self._fitted()

@@ -64,6 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="Ray Train workers per large-data trial (default: one per node)")
     fit.add_argument("--refit-full", action="store_true",
                      help="after the search, one model on all rows per bag of the final model")
+    fit.add_argument("--infer-limit", type=float, default=None, metavar="SECONDS",
+                     help="per-row prediction latency the final model must stay under")
+    fit.add_argument("--infer-limit-batch-size", type=int, default=None, metavar="ROWS",
+                     help="rows per call the latency is measured on (default 10000)")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
 
     pred = sub.add_parser("predict", help="predict with a saved predictor")
@@ -90,6 +94,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="most requests scored in one model call")
     srv.add_argument("--batch-wait-ms", type=float, default=1.0,
                      help="how long a request waits for others to batch with")
+    srv.add_argument("--model", default=None, help="a model of the leaderboard (default: best)")
     srv.add_argument("--address", default=None, help="Ray cluster address (or RAY_ADDRESS)")
     srv.add_argument("--detach", action="store_true",
                      help="leave the app running on the cluster and return")
@@ -184,7 +189,7 @@ def _serve(args) -> None:
                           port=args.port, cpus_per_replica=args.cpus_per_replica,
                           max_batch_size=args.max_batch_size,
                           batch_wait_timeout_s=args.batch_wait_ms / 1000.0,
-                          address=args.address)
+                          address=args.address, model=args.model)
     print(f"serving {args.predictor} at {url}: POST {url}/predict, GET {url}/schema, "
           f"GET {url}/healthz", flush=True)
     if args.detach:

@@ -43,6 +43,7 @@ class ModelRecord:
     inputs: list[str] = field(default_factory=list)  # stackers: the models they read
     repeats: int = 1  # repeats of k-fold bagging done
     note: str | None = None  # shown in the leaderboard's note column
+    infer_s_per_row: float = float("nan")  # measured by infer_limit (seconds per row)
 
     @property
     def ok(self) -> bool:
@@ -144,9 +145,12 @@ class ModelSet:
                 for m in extras:
                     row[m.name] = m.score(y, pred, self.problem.problem_type)
             rows.append(row)
+            if not np.isnan(rec.infer_s_per_row):
+                row["infer_s_per_row"] = rec.infer_s_per_row
         extra_cols = [m.name for m in extras if X is not None]
+        timed = ["infer_s_per_row"] if any("infer_s_per_row" in r for r in rows) else []
         board = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS[:4] + extra_cols
-                             + LEADERBOARD_COLUMNS[4:])
+                             + LEADERBOARD_COLUMNS[4:7] + timed + LEADERBOARD_COLUMNS[7:])
         if X is None:
             board = board.drop(columns="score_test")
         key = "score_test" if X is not None else "score_val"

@@ -39,10 +39,12 @@ class RowValues:
         i = self.where[column.name]
         dtype, cells = self.dtypes[i], self.values[:, i]
         if column.kind == "numeric" and isinstance(dtype, np.dtype) and dtype.kind in "iuf":
-            v = np.asarray(cells, dtype=np.float64)
-            if np.isinf(v).any():
-                raise InputError(f"column {column.name!r} has infinite values")
-            return v
+            return _finite(column, np.asarray(cells, dtype=np.float64))
+        if column.kind == "numeric" and dtype == np.dtype(object) \
+                and all(map(_plain_number, cells)):
+            # Python numbers in an object column (a served request): what pandas' route
+            # would give (their text parses back to the same float)
+            return _finite(column, np.asarray(cells, dtype=np.float64))
         if column.kind == "category":
             return self._codes(column, cells)
         return None
@@ -61,6 +63,18 @@ class RowValues:
             else:  # a number or other object in a text column: pandas matches it as text
                 return None
         return out
+
+
+def _plain_number(v: Any) -> bool:
+    """A float, an int that a float holds exactly, or a missing value."""
+    t = type(v)
+    return t is float or v is None or (t is int and abs(v) < 2**53)
+
+
+def _finite(column: Any, v: np.ndarray) -> np.ndarray:
+    if np.isinf(v).any():
+        raise InputError(f"column {column.name!r} has infinite values")
+    return v
 
 
 def infinite_counts(df: pd.DataFrame, columns: list[int]) -> np.ndarray:

@@ -75,6 +75,8 @@ def _check_metric(value: Any) -> None:
         check_metric_name(value)
 
 
+DEFAULT_INFER_BATCH = 10_000  # rows per call for infer_limit, as AutoGluon measures it
+
 # One entry per argument of AutoML (tests/tabular/test_settings.py checks that they match).
 CONSTRAINTS: dict[str, Constraint] = {
     "label": Text("the label column's name"),
@@ -104,6 +106,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "max_in_memory_bytes": Checked(lambda v: parse_bytes(v, "max_in_memory_bytes")),
     "workers_per_trial": Integer(1) | NONE,
     "refit_full": Boolean(),
+    "infer_limit": Real(0, low_open=True) | NONE,
+    "infer_limit_batch_size": Integer(1) | NONE,
     "verbosity": Integer(0, 2),
 }
 
@@ -136,6 +140,8 @@ class FitSettings:
     max_in_memory_bytes: float | None
     workers_per_trial: int | None  # the large-data path's Ray Train workers
     refit_full: bool  # one model on all rows per bag of the final model, after the fit
+    infer_limit: float | None  # seconds per row the final model may take to predict
+    infer_limit_batch_size: int  # the rows per call that latency is measured on
     verbosity: int
 
 
@@ -171,6 +177,8 @@ def resolve_settings(params: Mapping[str, Any]) -> FitSettings:
         max_retries=params["max_retries"], data_path=params["data_path"],
         max_in_memory_bytes=parse_bytes(params["max_in_memory_bytes"], "max_in_memory_bytes"),
         workers_per_trial=params["workers_per_trial"], refit_full=params["refit_full"],
+        infer_limit=params["infer_limit"],
+        infer_limit_batch_size=params["infer_limit_batch_size"] or DEFAULT_INFER_BATCH,
         verbosity=params["verbosity"])
 
 

@@ -4,9 +4,11 @@ for a large batch."""
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from raymlx.errors import InputError
 from raymlx.tabular.data import check_frame
 from raymlx.tabular.models.encoding import compile_encoder, dense_encoder, encode_dense
 from raymlx.tabular.preprocess import TablePreprocessor
@@ -56,6 +58,19 @@ def test_every_kind_of_column_gets_the_features_a_large_frame_gets():
     for i in range(7):  # and one row at a time
         np.testing.assert_array_equal(prep.transform(few.iloc[i:i + 1])[0],
                                       prep.transform(padded)[i])
+
+
+def test_python_numbers_in_an_object_column_are_read_as_pandas_reads_them():
+    rng = np.random.default_rng(7)
+    prep = TablePreprocessor().fit(pd.DataFrame({"x": rng.normal(size=200),
+                                                 "k": rng.integers(0, 9, 200)}))
+    cells = [[0.1, 3], [None, 2**60], [7, None], [float("nan"), 1.5e300], [True, "4"]]
+    for i in range(len(cells)):
+        few = pd.DataFrame(cells[i:i + 1], columns=["x", "k"], dtype=object)
+        padded = pd.concat([few] * 70, ignore_index=True)  # the pandas route
+        np.testing.assert_array_equal(prep.transform(few), prep.transform(padded)[:1])
+    with pytest.raises(InputError, match="column 'x' has infinite values"):
+        prep.transform(pd.DataFrame([[float("inf"), 1]], columns=["x", "k"], dtype=object))
 
 
 def test_values_that_are_not_text_take_the_pandas_route():

@@ -32,10 +32,10 @@ def _rows(body, content_type="application/json"):
 def test_json_rows_become_a_frame_of_the_read_columns():
     frame = _rows([{"x": 1, "c": "a", "extra": 5}, {"x": None, "c": None}, {"x": "2.5", "c": 3}])
     assert list(frame.columns) == ["x", "c"]
-    np.testing.assert_array_equal(frame["x"].to_numpy(), [1.0, np.nan, 2.5])
+    np.testing.assert_array_equal(frame["x"].to_numpy(dtype=float), [1.0, np.nan, 2.5])
     assert _rows({"rows": [{"x": 0, "c": "b"}]})["c"].tolist() == ["b"]
     csv = _rows(b"x,c,other\n1,a,9\n,b,9\n", "text/csv; charset=utf-8")
-    np.testing.assert_array_equal(csv["x"].to_numpy(), [1.0, np.nan])
+    np.testing.assert_array_equal(csv["x"].to_numpy(dtype=float), [1.0, np.nan])
 
 
 @pytest.mark.parametrize("body,content_type,message", [

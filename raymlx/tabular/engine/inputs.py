@@ -33,6 +33,7 @@ class FitInputs:
     preprocessor: TablePreprocessor
     arrays: dict[str, np.ndarray]  # X, y, fold (and X_hold): what the trials read
     y_hold: np.ndarray | None  # labels of the held-out rows (dynamic stacking)
+    latency_rows: pd.DataFrame | None = None  # raw rows infer_limit times predictions on
 
 
 def prepare_inputs(settings: FitSettings, X: pd.DataFrame, y: pd.Series) -> FitInputs:
@@ -48,7 +49,12 @@ def prepare_inputs(settings: FitSettings, X: pd.DataFrame, y: pd.Series) -> FitI
     problem = Problem(problem_type, tuple(classes), features.shape[1], pre.categorical_,
                       label=settings.label, metric=metric.name)
     y_enc = problem.encode(y)
-    del X, y  # the driver keeps the float32 features only
+    rows = None
+    if settings.infer_limit is not None:  # a batch of raw rows, kept to time predictions on
+        n = settings.infer_limit_batch_size
+        rows = X.sample(n, replace=n > len(X), random_state=settings.seed)
+        rows = rows.reset_index(drop=True)
+    del X, y  # the driver keeps the float32 features only (and those rows)
     held = (holdout_rows(y_enc, problem.is_classification, settings.seed)
             if settings.num_stack_levels and settings.dynamic_stacking else None)
     arrays: dict[str, np.ndarray] = {}
@@ -59,7 +65,7 @@ def prepare_inputs(settings: FitSettings, X: pd.DataFrame, y: pd.Series) -> FitI
     fold = assign_repeated_folds(y_enc, settings.num_folds, problem.is_classification,
                                  settings.seed, settings.num_bag_sets)
     arrays.update(X=features, y=y_enc, fold=fold[0] if settings.num_bag_sets == 1 else fold)
-    return FitInputs(problem, pre, arrays, y_hold)
+    return FitInputs(problem, pre, arrays, y_hold, rows)
 
 
 def saved_inputs(saved: Any) -> FitInputs:

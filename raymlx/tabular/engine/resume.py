@@ -84,8 +84,8 @@ def resume_fit(cls: Any, folder: str | Path, time_limit: float | None,
                address: str | None, verbosity: int | None) -> Any:
     """``AutoML.resume``: a new ``cls`` with the interrupted fit's arguments, finishing
     the fit in ``folder`` (see that method for the arguments)."""
+    from raymlx._internal.log_setup import setup_logging
     from raymlx._internal.ray_session import ensure_ray
-    from raymlx.tabular.automl import _setup_logging
     from raymlx.tabular.engine.inputs import saved_inputs
     from raymlx.tabular.engine.ledger import load_fit_state, read_ledger
     from raymlx.tabular.settings import CONSTRAINTS, resolve_settings
@@ -95,7 +95,7 @@ def resume_fit(cls: Any, folder: str | Path, time_limit: float | None,
     aml = cls(**{**state["params"], **{k: v for k, v in given.items() if v is not None}})
     settings = resolve_settings(aml.get_params())
     CONSTRAINTS["time_limit"].check("time_limit", time_limit)
-    _setup_logging(settings.verbosity)
+    setup_logging(settings.verbosity)
     ledger = read_ledger(path)
     if time_limit is None and settings.time_limit:
         last = max((e["time"] for entries in ledger.values() for e in entries),

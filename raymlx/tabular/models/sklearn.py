@@ -25,6 +25,7 @@ from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 from raymlx.tabular.models.encoding import dense_encoder, encode_dense
 
 TREES_PER_CHUNK = 50
+PARALLEL_ROWS = 2000  # forests predict fewer rows than this on one thread
 
 
 class _SklearnEstimator(FoldEstimator):
@@ -65,6 +66,12 @@ class _ForestEstimator(_SklearnEstimator):
             if grown < n_trees and self._out_of_time(deadline):
                 break
         self.model_ = model
+
+    def _predict(self, X):
+        # a few rows: joblib's threads cost several times the trees themselves
+        self.model_.n_jobs = 1 if len(X) < PARALLEL_ROWS else self.num_threads
+        return super()._predict(X)
+
 
 class RandomForestEstimator(_ForestEstimator):
     classifier, regressor = RandomForestClassifier, RandomForestRegressor

@@ -18,6 +18,7 @@ the handlers' annotations, and Serve's ingress moves them out of this module's n
 """
 
 import asyncio
+import json
 import logging
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from ray import serve
 
 from raymlx.errors import InputError
@@ -55,12 +56,14 @@ class PredictorServer:
     """One replica: the loaded predictor, its schema, and the batched scorer."""
 
     def __init__(self, predictor: str, max_batch_size: int = MAX_BATCH_SIZE,
-                 batch_wait_timeout_s: float = BATCH_WAIT_S) -> None:
+                 batch_wait_timeout_s: float = BATCH_WAIT_S, model: str | None = None) -> None:
         from raymlx.tabular.automl import AutoML
 
         self.path = predictor
         self.aml = AutoML.load(predictor)
-        self.schema = predictor_schema(self.aml)
+        self.model = model or self.aml.best_model_
+        self.aml.models_.get(self.model)  # an unknown or failed model: one line, here
+        self.schema = predictor_schema(self.aml, self.model)
         self.rows_served = 0
         # (methods serve.batch adds, which type checkers do not see)
         self._score.set_max_batch_size(int(max_batch_size))  # type: ignore[attr-defined]
@@ -76,13 +79,13 @@ class PredictorServer:
             row[c["name"]] = {"numeric": 0.0, "bool": True, "datetime": "2020-01-01"}.get(
                 c["type"], (c.get("most_frequent") or [None])[0])
         try:
-            answer(self.aml, pd.DataFrame([row]))
+            answer(self.aml, pd.DataFrame([row]), self.model)
         except Exception as exc:  # a warm-up only: requests will report their own errors
             log.warning("warm-up prediction failed: %s", exc)
 
     @http.get("/healthz")
     async def healthz(self) -> dict:
-        return {"status": "ok", "model": self.aml.best_model_, "rows_served": self.rows_served}
+        return {"status": "ok", "model": self.model, "rows_served": self.rows_served}
 
     @http.get("/schema")
     async def get_schema(self) -> dict:
@@ -97,14 +100,15 @@ class PredictorServer:
         except InputError as exc:  # RequestError, or the predictor's own one-line checks
             return _error(str(exc).splitlines()[0])
         self.rows_served += len(frame)
-        return out
+        # encoded here: FastAPI's own encoder walks every value, slower than the model
+        return Response(json.dumps(out).encode(), media_type="application/json")
 
     @serve.batch(max_batch_size=MAX_BATCH_SIZE, batch_wait_timeout_s=BATCH_WAIT_S)
     async def _score(self, frames: list[pd.DataFrame]) -> list[dict]:
         """One model call for the requests Ray Serve gathered, split back per request."""
         whole = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         loop = asyncio.get_running_loop()
-        out = await loop.run_in_executor(None, answer, self.aml, whole)
+        out = await loop.run_in_executor(None, answer, self.aml, whole, self.model)
         answers, start = [], 0
         for f in frames:
             part = {key: values[start:start + len(f)] for key, values in out.items()}
@@ -116,8 +120,9 @@ class PredictorServer:
 def build_app(args: dict[str, Any]) -> serve.Application:
     """The application builder for ``serve run`` and a RayService's ``serveConfigV2``
     (``import_path: raymlx.tabular.serving:build_app``). ``args``: ``predictor`` (a folder
-    written by ``AutoML.save``), optional ``max_batch_size``, ``batch_wait_timeout_s``,
-    ``num_replicas`` and ``num_cpus`` (per replica)."""
+    written by ``AutoML.save``), optional ``model`` (a leaderboard name; default the
+    best), ``max_batch_size``, ``batch_wait_timeout_s``, ``num_replicas`` and ``num_cpus``
+    (per replica)."""
     if not args.get("predictor"):
         raise InputError("the serving app needs args.predictor, the folder AutoML.save wrote")
     options: dict[str, Any] = {}
@@ -131,14 +136,15 @@ def build_app(args: dict[str, Any]) -> serve.Application:
         deployment = deployment.options(**options)
     return deployment.bind(str(Path(args["predictor"]).expanduser().resolve()),
                            int(args.get("max_batch_size", MAX_BATCH_SIZE)),
-                           float(args.get("batch_wait_timeout_s", BATCH_WAIT_S)))
+                           float(args.get("batch_wait_timeout_s", BATCH_WAIT_S)),
+                           args.get("model"))
 
 
 def serve_predictor(predictor: str, replicas: int = 1, host: str = "127.0.0.1",
                     port: int = 8000, cpus_per_replica: float = 1.0,
                     max_batch_size: int = MAX_BATCH_SIZE,
                     batch_wait_timeout_s: float = BATCH_WAIT_S,
-                    address: str | None = None) -> str:
+                    address: str | None = None, model: str | None = None) -> str:
     """Starts (or updates) the application on the Ray cluster and returns its URL once
     every replica has loaded the predictor. The app outlives this call; stop it with
     :func:`stop_serving` (``raymlx serve`` does on Ctrl-C)."""
@@ -146,7 +152,10 @@ def serve_predictor(predictor: str, replicas: int = 1, host: str = "127.0.0.1",
     from raymlx.tabular.automl import AutoML
 
     folder = Path(predictor).expanduser().resolve()
-    AutoML.load(folder)  # a bad folder fails here, in one line, not in every replica
+    # a bad folder or model name fails here, in one line, rather than in every replica
+    aml = AutoML.load(folder)
+    if model is not None:
+        aml.models_.get(model)
     if replicas < 1 or cpus_per_replica <= 0 or max_batch_size < 1:
         raise InputError("replicas and max_batch_size must be at least 1 and "
                          "cpus_per_replica above 0")
@@ -155,7 +164,7 @@ def serve_predictor(predictor: str, replicas: int = 1, host: str = "127.0.0.1",
     t0 = time.time()
     serve.run(build_app({"predictor": str(folder), "num_replicas": replicas,
                          "num_cpus": cpus_per_replica, "max_batch_size": max_batch_size,
-                         "batch_wait_timeout_s": batch_wait_timeout_s}),
+                         "batch_wait_timeout_s": batch_wait_timeout_s, "model": model}),
               name=APP_NAME, route_prefix="/")
     log.info("%d replica(s) of %s up in %.1f s", replicas, folder, time.time() - t0)
     return f"http://{host}:{port}"

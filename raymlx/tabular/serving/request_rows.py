@@ -29,7 +29,7 @@ class RequestError(InputError):
     """A request the predictor cannot score, in one line (answered with HTTP 400)."""
 
 
-def predictor_schema(aml: Any) -> dict[str, Any]:
+def predictor_schema(aml: Any, model: str | None = None) -> dict[str, Any]:
     """What ``GET /schema`` answers: the columns a row needs, and what comes back."""
     prep = aml.preprocessor_
     columns = []
@@ -44,7 +44,7 @@ def predictor_schema(aml: Any) -> dict[str, Any]:
         "label": problem.label,
         "problem_type": problem.problem_type,
         "classes": [_plain(c) for c in problem.classes] if problem.is_classification else None,
-        "model": aml.best_model_,
+        "model": model or aml.best_model_,
         "columns": columns,
         "ignored_columns": dict(prep.dropped_),
         "max_rows_per_request": MAX_ROWS,
@@ -52,24 +52,26 @@ def predictor_schema(aml: Any) -> dict[str, Any]:
 
 
 def rows_from_body(body: bytes, content_type: str | None, schema: dict[str, Any]) -> pd.DataFrame:
-    """The request's rows as a frame of the columns the predictor reads, checked."""
+    """The request's rows as a frame of the columns the predictor reads, checked: one
+    object block (numbers as floats), which the row path of
+    :mod:`raymlx.tabular.row_path` reads without pandas' per-column costs."""
     kind = (content_type or "application/json").split(";")[0].strip().lower()
     if kind in ("text/csv", "application/csv"):
-        frame = _csv_rows(body)
+        columns, n = _csv_rows(body)
     elif kind in ("application/json", "text/json", ""):
-        frame = _json_rows(body, schema)
+        columns, n = _json_rows(body, schema)
     else:
         raise RequestError(f"unsupported content type {kind!r}; send application/json (a "
                            "list of row objects) or text/csv")
-    if len(frame) == 0:
+    if n == 0:
         raise RequestError("the request has no rows")
-    if len(frame) > MAX_ROWS:
-        raise RequestError(f"the request has {len(frame)} rows, more than {MAX_ROWS}; "
+    if n > MAX_ROWS:
+        raise RequestError(f"the request has {n} rows, more than {MAX_ROWS}; "
                            "score large tables with `raymlx predict`")
-    return _checked(frame, schema)
+    return _checked(columns, n, schema)
 
 
-def _json_rows(body: bytes, schema: dict[str, Any]) -> pd.DataFrame:
+def _json_rows(body: bytes, schema: dict[str, Any]) -> tuple[dict[str, list], int]:
     try:
         rows = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -89,73 +91,65 @@ def _json_rows(body: bytes, schema: dict[str, Any]) -> pd.DataFrame:
             raise RequestError(f"row {i} lacks the column{'s' * (len(lacking) > 1)} "
                                f"{', '.join(map(repr, lacking[:5]))}; send null for a "
                                "missing value")
-    return pd.DataFrame.from_records(rows, columns=needed) if rows else pd.DataFrame()
+    return {n: [row[n] for row in rows] for n in needed}, len(rows)
 
 
-def _csv_rows(body: bytes) -> pd.DataFrame:
+def _csv_rows(body: bytes) -> tuple[dict[str, list], int]:
     try:
-        return pd.read_csv(io.BytesIO(body))
+        frame = pd.read_csv(io.BytesIO(body))
     except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+        return {}, 0
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise RequestError(f"the CSV body could not be read: {str(exc).splitlines()[0]}") \
             from None
+    return {str(c): frame[c].tolist() for c in frame.columns}, len(frame)
 
 
-def _checked(frame: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
-    """Each read column's values checked against its type; numbers made numeric."""
-    lacking = [c["name"] for c in schema["columns"] if c["name"] not in frame.columns]
+def _checked(columns: dict[str, list], n: int, schema: dict[str, Any]) -> pd.DataFrame:
+    """Each read column's values checked against its type, numbers made floats."""
+    lacking = [c["name"] for c in schema["columns"] if c["name"] not in columns]
     if lacking:
         raise RequestError(f"the rows lack the column{'s' * (len(lacking) > 1)} "
                            f"{', '.join(map(repr, lacking[:5]))}")
-    out = {}
-    for c in schema["columns"]:
-        col = frame[c["name"]]
+    cells = np.empty((n, len(schema["columns"])), dtype=object)
+    for j, c in enumerate(schema["columns"]):
+        values = columns[c["name"]]
         if c["type"] == "numeric":
-            out[c["name"]] = _numbers(col, c["name"])
-            continue
-        if col.dtype == object:
-            for i, v in enumerate(col.tolist()):
+            values = [_number(v, i, c["name"]) for i, v in enumerate(values)]
+        else:
+            for i, v in enumerate(values):
                 if isinstance(v, (list, dict)):
                     raise RequestError(f"row {i}: column {c['name']!r} must be "
                                        f"{c['expects']} or null, not a {type(v).__name__}")
-        out[c["name"]] = col
-    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
-
-
-def _numbers(col: pd.Series, name: str) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        values = np.empty(len(col))
-        for i, v in enumerate(col.tolist()):
-            values[i] = _number(v, i, name)
-    bad = np.flatnonzero(np.isinf(values))
-    if len(bad):
-        raise RequestError(f"row {int(bad[0])}: column {name!r} is infinite; send a finite "
-                           "number or null")
-    return pd.Series(values, name=name)
+        cells[:, j] = values
+    return pd.DataFrame(cells, columns=[c["name"] for c in schema["columns"]], dtype=object)
 
 
 def _number(v: Any, i: int, name: str) -> float:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return math.nan
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, str):
+        out = float(v)
+    elif isinstance(v, str):
         try:
-            return float(v.strip()) if v.strip() else math.nan
+            out = float(v.strip()) if v.strip() else math.nan
         except ValueError:
-            pass
-    raise RequestError(f"row {i}: column {name!r} must be a number or null, not {v!r}")
+            raise RequestError(f"row {i}: column {name!r} must be a number or null, "
+                               f"not {v!r}") from None
+    else:
+        raise RequestError(f"row {i}: column {name!r} must be a number or null, not {v!r}")
+    if math.isinf(out):
+        raise RequestError(f"row {i}: column {name!r} is infinite; send a finite number "
+                           "or null")
+    return out
 
 
-def answer(aml: Any, frame: pd.DataFrame) -> dict[str, Any]:
+def answer(aml: Any, frame: pd.DataFrame, model: str | None = None) -> dict[str, Any]:
     """``{"predictions": [...]}``, with ``"probabilities"`` (one ``{class: p}`` per row)
-    for classification."""
+    for classification, from ``model`` (default: the predictor's best)."""
     if not aml.problem_.is_classification:
-        return {"predictions": [_plain(v) for v in aml.predict(frame).tolist()]}
-    proba = aml.predict_proba(frame)
+        return {"predictions": [_plain(v) for v in aml.predict(frame, model=model).tolist()]}
+    proba = aml.predict_proba(frame, model=model)
     names = [str(c) for c in proba.columns]
     values = proba.to_numpy()
     labels = np.asarray(proba.columns, dtype=object)[values.argmax(axis=1)]
