@@ -22,8 +22,12 @@ demo: install
 demo-nas: install
 	$(PY) examples/nas_digits.py
 
+# two pytest-xdist workers (most tests wait on processes and Ray, not on the CPU; a test
+# module or class stays on one worker, so its fixtures are built once), then the `serial`
+# tests, which stop every Ray on the host, alone
 test: install
-	RAY_AUTH_MODE=disabled $(PY) -m pytest -q tests examples/extending
+	RAY_AUTH_MODE=disabled $(PY) -m pytest -q -n 2 --dist loadscope -m "not serial" tests examples/extending
+	RAY_AUTH_MODE=disabled $(PY) -m pytest -q -m serial tests examples/extending
 
 # the unit tests that need no Ray and time nothing, for day-to-day work (Ray is made
 # unreachable, so a test that needs it and is not marked `ray` fails instead of starting it)

@@ -17,13 +17,13 @@ supernets and loops (pure torch) import without loading Ray.
 """
 
 from raymlx._internal import moved as _moved
-from raymlx.errors import FitError, InputError, LoadError
+from raymlx.errors import DiskFullError, FitError, InputError, LoadError
 
 __version__ = "0.1.0"
 
 _TABULAR = ("AutoML", "AutoMLClassifier", "AutoMLRegressor", "ModelFamily", "register_family")
 
-__all__ = [*_TABULAR, "FitError", "InputError", "LoadError", "__version__"]
+__all__ = [*_TABULAR, "DiskFullError", "FitError", "InputError", "LoadError", "__version__"]
 
 _moved.install()  # old import paths (raymlx.metrics, raymlx.models, ...) keep working
 

@@ -15,6 +15,10 @@ class LoadError(InputError):
     """A saved predictor folder that is missing, broken, foreign or from another format."""
 
 
+class DiskFullError(InputError):
+    """A write that ran out of disk space; what was saved before it is left intact."""
+
+
 class FitError(RuntimeError):
     """A fit that produced no usable model (every trial failed or ran out of time)."""
 

@@ -370,16 +370,20 @@ class AutoML(BaseEstimator):
         return params
 
     # ------------------------------------------------------------ persist
-    def save(self, path: str | Path) -> Path:
-        """Writes a self-contained predictor folder (atomically); returns its path."""
+    def save(self, path: str | Path, signing_key: str | bytes | None = None) -> Path:
+        """Writes a self-contained predictor folder (atomically); returns its path. With
+        ``signing_key`` (or ``$RAYMLX_SIGNING_KEY``) the folder is signed (HMAC-SHA256)."""
         self._fitted()
-        log.info("saved the predictor to %s", folder := save_predictor(self, path, __version__))
+        folder = save_predictor(self, path, __version__, signing_key)
+        log.info("saved the predictor to %s", folder)
         return folder
 
     @classmethod
-    def load(cls, path: str | Path) -> AutoML:
-        """A predictor saved by :meth:`save`, checked against its manifest."""
-        return load_predictor(cls, path)
+    def load(cls, path: str | Path, signing_key: str | bytes | None = None) -> AutoML:
+        """A predictor saved by :meth:`save`, checked against its manifest. With
+        ``signing_key`` (or ``$RAYMLX_SIGNING_KEY``) an unsigned, foreign-signed or changed
+        folder is refused before anything in it is unpickled."""
+        return load_predictor(cls, path, signing_key)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the fit's store actor (a live Ray handle)."""

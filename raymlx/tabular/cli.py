@@ -185,11 +185,15 @@ def _serve(args) -> None:
 
     from raymlx.tabular.serving import serve_predictor, stop_serving
 
-    url = serve_predictor(args.predictor, replicas=args.replicas, host=args.host,
-                          port=args.port, cpus_per_replica=args.cpus_per_replica,
-                          max_batch_size=args.max_batch_size,
-                          batch_wait_timeout_s=args.batch_wait_ms / 1000.0,
-                          address=args.address, model=args.model)
+    try:
+        url = serve_predictor(args.predictor, replicas=args.replicas, host=args.host,
+                              port=args.port, cpus_per_replica=args.cpus_per_replica,
+                              max_batch_size=args.max_batch_size,
+                              batch_wait_timeout_s=args.batch_wait_ms / 1000.0,
+                              address=args.address, model=args.model)
+    except KeyboardInterrupt:  # Ctrl-C while the replicas start: none is left running
+        stop_serving()
+        raise
     print(f"serving {args.predictor} at {url}: POST {url}/predict, GET {url}/schema, "
           f"GET {url}/healthz", flush=True)
     if args.detach:

@@ -4,9 +4,12 @@ The folder holds ``manifest.json`` (format name and version, raymlx version, the
 every file), ``predictor.pkl`` (problem, preprocessing, leaderboard records, the fit's
 arguments) and one ``models/<name>/fold_models.pkl`` per model. It is written in a
 temporary sibling folder and swapped in with ``os.replace``, so a failed save never leaves
-a half-written folder and never destroys the previous save; a folder that is not a raymlx
-predictor is never overwritten. A load checks the manifest and every checksum before
-unpickling anything.
+a half-written folder and never destroys the previous save (a full disk ends in a one-line
+``DiskFullError`` naming the folder); two saves to one folder swap in one at a time; a
+folder that is not a raymlx predictor is never overwritten. A load checks the manifest and
+every checksum before unpickling anything, and checks each file's checksum again on the
+bytes it unpickles. With a signing key the manifest is also signed and checked
+(:mod:`raymlx.tabular.signing`).
 
 Format 2 writes ``predictor.pkl`` with cloudpickle (a model family or searcher defined in
 the user's script is stored by value). Format 1, written before the tabular product moved
@@ -17,21 +20,27 @@ into ``raymlx/tabular/``, names the old modules and a ``Task`` where format 2 ha
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import io
 import json
 import os
 import platform
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import cloudpickle
 
+from raymlx._internal.disk_writes import space_checked
 from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError, LoadError
 from raymlx.tabular.predictor import ModelRecord, ModelSet
+from raymlx.tabular.signing import check_signature, read_checked, signing_key, write_signature
 
 FORMAT = "raymlx-predictor"
 FORMAT_VERSION = 2
@@ -47,8 +56,9 @@ def _sha256(path: Path) -> str:
 
 
 def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str, str],
-                version: str) -> Path:
-    """Writes ``state`` and copies of ``model_files`` (name -> pickle path) to ``target``."""
+                version: str, key: bytes | None = None) -> Path:
+    """Writes ``state`` and copies of ``model_files`` (name -> pickle path) to ``target``,
+    signed with ``key`` when one is given."""
     target = Path(target).expanduser().resolve()
     if target.exists() and (not target.is_dir() or (
             any(target.iterdir()) and not (target / MANIFEST).is_file())):
@@ -58,26 +68,18 @@ def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    kept = ("the predictor saved there before is intact" if target.exists()
+            else "nothing was left behind")
     try:
-        for name, src in model_files.items():
-            dst = tmp / "models" / name / "fold_models.pkl"
-            dst.parent.mkdir(parents=True)
-            shutil.copyfile(src, dst)
-        with open(tmp / "predictor.pkl", "wb") as fh:
-            cloudpickle.dump(state, fh)
-        files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
-                 if p.is_file()}
-        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                    "raymlx_version": version, "python": platform.python_version(),
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": files}
-        with open(tmp / MANIFEST, "w") as fh:
-            json.dump(manifest, fh, indent=2)
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(target, old)
-        os.replace(tmp, target)
+        with space_checked(target, "the predictor", kept):
+            tmp.mkdir()
+            _write_folder(tmp, state, model_files, version, key)
+        with _swap_lock(target):
+            old = None
+            if target.exists():
+                old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(target, old)
+            os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
@@ -86,13 +88,49 @@ def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str
     return target
 
 
-def load_folder(source: str | Path) -> tuple[dict[str, Any], Path]:
-    """The saved state and the folder, after checking manifest, format and checksums."""
+@contextmanager
+def _swap_lock(target: Path) -> Iterator[None]:
+    """Two saves to one folder swap their folders in one at a time (an advisory ``flock``
+    on ``.<name>.lock`` beside it): the last one wins whole. Without it, one save's
+    ``os.replace`` could land between the other's two and fail on a non-empty folder."""
+    with open(target.parent / f".{target.name}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_folder(tmp: Path, state: dict[str, Any], model_files: dict[str, str],
+                  version: str, key: bytes | None) -> None:
+    """The folder's files, then its manifest (and the signature over it)."""
+    for name, src in model_files.items():
+        dst = tmp / "models" / name / "fold_models.pkl"
+        dst.parent.mkdir(parents=True)
+        shutil.copyfile(src, dst)
+    with open(tmp / "predictor.pkl", "wb") as fh:
+        cloudpickle.dump(state, fh)
+    files = {str(p.relative_to(tmp)): _sha256(p) for p in sorted(tmp.rglob("*"))
+             if p.is_file()}
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "raymlx_version": version, "python": platform.python_version(),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": files}
+    body = json.dumps(manifest, indent=2).encode()
+    (tmp / MANIFEST).write_bytes(body)
+    if key is not None:
+        write_signature(tmp, body, key)
+
+
+def load_folder(source: str | Path, key: bytes | None = None
+                ) -> tuple[dict[str, Any], Path, dict[str, str]]:
+    """The saved state, the folder and the manifest's {file: sha256}, after checking the
+    manifest, its signature when ``key`` is given, the format and the checksums."""
     folder = Path(source).expanduser().resolve()
     if not folder.is_dir():
         raise LoadError(f"{str(folder)!r} is not a folder; pass the folder given to save()")
     try:
-        manifest = json.loads((folder / MANIFEST).read_text())
+        body = (folder / MANIFEST).read_bytes()
+        manifest = json.loads(body)
     except FileNotFoundError:
         raise LoadError(f"{str(folder)!r} is not a raymlx predictor folder (no {MANIFEST})") \
             from None
@@ -105,15 +143,21 @@ def load_folder(source: str | Path) -> tuple[dict[str, Any], Path]:
             f"{str(folder)!r} was saved in format {manifest['format_version']} by raymlx "
             f"{manifest.get('raymlx_version')}; this raymlx reads up to {FORMAT_VERSION}: upgrade"
         )
-    for rel, digest in manifest.get("files", {}).items():
+    files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise LoadError(f"{MANIFEST} in {str(folder)!r} has no file list")
+    check_signature(folder, body, files, key)
+    for rel, digest in files.items():
         path = folder / rel
         if not path.is_file():
             raise LoadError(f"{str(folder)!r} is incomplete: {rel} is missing")
         if _sha256(path) != digest:
             raise LoadError(f"{str(folder)!r} is damaged: {rel} does not match its checksum")
-    with open(folder / "predictor.pkl", "rb") as fh:
-        state = load_pickle(fh)
-    return upgrade_state(state, int(manifest.get("format_version", 1))), folder
+    if key is not None and "predictor.pkl" not in files:
+        raise LoadError(f"{str(folder)!r} has a signed manifest without predictor.pkl")
+    data = read_checked(folder / "predictor.pkl", files.get("predictor.pkl"))
+    state = load_pickle(io.BytesIO(data))
+    return upgrade_state(state, int(manifest.get("format_version", 1))), folder, files
 
 
 def upgrade_state(state: dict[str, Any], format_version: int) -> dict[str, Any]:
@@ -127,9 +171,11 @@ def upgrade_state(state: dict[str, Any], format_version: int) -> dict[str, Any]:
     return state
 
 
-def save_predictor(aml: Any, path: str | Path, version: str) -> Path:
+def save_predictor(aml: Any, path: str | Path, version: str,
+                   key: str | bytes | None = None) -> Path:
     """Writes a fitted ``AutoML``: its state in ``predictor.pkl``, each bagged model's fold
-    models copied under ``models/<name>/``."""
+    models copied under ``models/<name>/``; signed with ``key`` or ``$RAYMLX_SIGNING_KEY``."""
+    secret = signing_key(key)
     records = []
     files: dict[str, str] = {}
     for rec in aml.models_.records.values():
@@ -146,18 +192,21 @@ def save_predictor(aml: Any, path: str | Path, version: str) -> Path:
              "experiment_path": getattr(aml, "experiment_path_", None),
              "data_path": getattr(aml, "data_path_", None),
              "refit_full": getattr(aml, "refit_full_", {})}
-    return save_folder(path, state, files, version)
+    return save_folder(path, state, files, version, secret)
 
 
-def load_predictor(cls: Any, path: str | Path) -> Any:
-    """The ``cls`` (``AutoML``) instance :func:`save_predictor` wrote at ``path``."""
-    state, folder = load_folder(path)
+def load_predictor(cls: Any, path: str | Path, key: str | bytes | None = None) -> Any:
+    """The ``cls`` (``AutoML``) instance :func:`save_predictor` wrote at ``path``, checked
+    against ``key`` or ``$RAYMLX_SIGNING_KEY`` when either is set."""
+    state, folder, files = load_folder(path, signing_key(key))
     aml = cls(**state["params"])
+    digests = {}
     for rec in state["records"]:
         if rec.models_path:
+            digests[str(folder / rec.models_path)] = files.get(rec.models_path)
             rec.models_path = str(folder / rec.models_path)
     aml.problem_, aml.preprocessor_ = state["problem"], state["preprocessor"]
-    aml.models_ = ModelSet(aml.problem_, state["records"])
+    aml.models_ = ModelSet(aml.problem_, state["records"], digests)
     aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
     aml.stacking_ = state.get("stacking", {})
     aml.cluster_report_ = state.get("cluster_report", {})

@@ -3,14 +3,16 @@
 A bagged model predicts the average of its fold models; a stacker first predicts with the
 lower-layer models it reads and appends those predictions to the features; an ensemble
 predicts the weighted average of its members' predictions. Fold models are read from their
-pickle on first use and cached. Nothing here imports Ray: a loaded predictor predicts
-without it.
+pickle on first use (checked against a loaded folder's manifest) and cached. Nothing here
+imports Ray: a loaded predictor predicts without it.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from raymlx.tabular.ensembles.bagging import predict_bag
 from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.problem import Problem
+from raymlx.tabular.signing import read_checked
 
 
 @dataclass
@@ -57,10 +60,12 @@ LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "stack_leve
 class ModelSet:
     """The records of a fit and the way to predict with any of them."""
 
-    def __init__(self, problem: Problem, records: list[ModelRecord]) -> None:
+    def __init__(self, problem: Problem, records: list[ModelRecord],
+                 digests: dict[str, str | None] | None = None) -> None:
         self.problem = problem
         self.records = {r.name: r for r in records}
         self._fold_models: dict[str, list] = {}
+        self.digests = digests or {}  # a loaded folder's {fold models' path: sha256}
 
     @property
     def metric(self):
@@ -93,8 +98,8 @@ class ModelSet:
         if name not in self._fold_models:
             path = self.get(name).models_path
             assert path is not None  # a usable bagged model has its fold models' file
-            with open(path, "rb") as fh:
-                self._fold_models[name] = load_pickle(fh)
+            data = read_checked(Path(path), getattr(self, "digests", {}).get(path))
+            self._fold_models[name] = load_pickle(io.BytesIO(data))
         return self._fold_models[name]
 
     def predict(self, X: np.ndarray, name: str, cache: dict | None = None) -> np.ndarray:

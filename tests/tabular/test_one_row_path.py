@@ -167,3 +167,16 @@ def test_the_linear_family_predicts_what_sklearn_predicts():
         theirs = est.model_.predict(X[:9]) if kind == "regression" else \
             est.model_.predict_proba(X[:9])
         np.testing.assert_allclose(est.predict(X[:9]), theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_catboost_predicts_a_few_rows_as_it_predicts_many():
+    from raymlx.tabular.models.catboost import FEW_ROWS, CatBoostEstimator
+
+    rng = np.random.default_rng(8)
+    X, problem = _encoded_problem(rng)
+    X = X.astype(np.float32)
+    y = (np.nan_to_num(X[:, 1]) + X[:, 4] > 4).astype(int)
+    est = CatBoostEstimator({"n_estimators": 60}, problem).fit(X, y)
+    few = est.predict(X[:FEW_ROWS])  # the list path
+    many = est.predict(np.concatenate([X[:FEW_ROWS], X[:1]]))[:FEW_ROWS]  # the Pool path
+    np.testing.assert_allclose(few, many, rtol=1e-12)

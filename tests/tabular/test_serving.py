@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -82,26 +83,27 @@ def served(ray_session, tmp_path_factory):
         [sys.executable, "-m", "raymlx.cli", "serve", str(saved), "--replicas", "2",
          "--cpus-per-replica", "0.25", "--port", str(port), "--address", address],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+    lines: list[str] = []  # the command's output, read as it comes
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:  # not listening yet, or still deploying
-            pass
-        assert proc.poll() is None, proc.stdout.read()
+    # up once the command says so (every replica has loaded the predictor), not when the
+    # first replica answers: a Ctrl-C before that interrupts the start instead
+    while not any(line.startswith("serving ") for line in lines):
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            reader.join(10)
+            pytest.fail("the server did not come up in 120 s: " + "".join(lines))
         time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the server did not come up in 120 s: " + proc.stdout.read())
-    yield url, aml, df.drop(columns="target"), proc
+    assert requests.get(url + "/healthz", timeout=10).status_code == 200
+    yield url, aml, df.drop(columns="target"), proc, lines, reader
     if proc.poll() is None:
         proc.kill()
 
 
 def test_predict_answers_labels_and_probabilities(served):
-    url, aml, X, _ = served
+    url, aml, X = served[:3]
     rows = json.loads(X.iloc[:5].to_json(orient="records"))
     r = requests.post(url + "/predict", json=rows, timeout=30)
     assert r.status_code == 200, r.text
@@ -116,7 +118,7 @@ def test_predict_answers_labels_and_probabilities(served):
 
 
 def test_bad_rows_get_a_400_with_one_line(served):
-    url, _, X, _ = served
+    url, _, X = served[:3]
     row = json.loads(X.iloc[:1].to_json(orient="records"))[0]
     r = requests.post(url + "/predict", json=[row, {**row, "x1": "tall"}], timeout=30)
     assert r.status_code == 400
@@ -128,7 +130,7 @@ def test_bad_rows_get_a_400_with_one_line(served):
 
 
 def test_schema_and_health(served):
-    url, aml, _, _ = served
+    url, aml = served[:2]
     schema = requests.get(url + "/schema", timeout=30).json()
     assert schema["label"] == "target" and schema["classes"] == ["no", "yes"]
     assert [c["name"] for c in schema["columns"]] == [c.name for c in aml.preprocessor_.columns_]
@@ -138,7 +140,7 @@ def test_schema_and_health(served):
 
 
 def test_concurrent_callers_each_get_their_own_rows(served):
-    url, aml, X, _ = served
+    url, aml, X = served[:3]
     expected = aml.predict(X.iloc[:40]).tolist()
 
     def one(i):
@@ -154,9 +156,11 @@ def test_concurrent_callers_each_get_their_own_rows(served):
 
 
 def test_ctrl_c_stops_the_app(served):
-    url, _, _, proc = served
+    url, _, _, proc, lines, reader = served
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    reader.join(10)
+    out = "".join(lines)
     assert proc.returncode == 0, out
     assert "serving" in out and "stopped serving" in out
     with pytest.raises(requests.RequestException):

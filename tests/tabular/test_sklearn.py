@@ -14,7 +14,8 @@ from raymlx import AutoMLClassifier, AutoMLRegressor
 from raymlx.tabular.sklearn import EXPECTED_FAILED_CHECKS
 
 # small and deterministic: one cheap family, two folds, no time limit (each check fits one
-# to a few times, each fit a Tune experiment of its own)
+# to a few times, each fit a Tune experiment of its own; fits running at once on make
+# test's two workers each make a folder of their own in it)
 FAST = {"families": ["linear"], "num_folds": 2, "max_models": 1, "verbosity": 0,
         "path": "/tmp/raymlx-sklearn-checks"}
 
@@ -24,10 +25,18 @@ def _ray(ray_session):
     """Every check fits on the session's Ray instance."""
 
 
-@parametrize_with_checks([AutoMLClassifier(**FAST), AutoMLRegressor(**FAST)],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_scikit_learn_estimator_checks(estimator, check):
-    check(estimator)
+class TestClassifierChecks:  # one class per estimator: make test's workers take one each
+    @parametrize_with_checks([AutoMLClassifier(**FAST)],
+                             expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+    def test_scikit_learn_estimator_checks(self, estimator, check):
+        check(estimator)
+
+
+class TestRegressorChecks:
+    @parametrize_with_checks([AutoMLRegressor(**FAST)],
+                             expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+    def test_scikit_learn_estimator_checks(self, estimator, check):
+        check(estimator)
 
 
 def test_fit_predict_on_a_dataframe_with_text_columns(binary_frame, tmp_path):

@@ -31,6 +31,7 @@ from typing import Any
 import cloudpickle
 from ray.tune import Callback
 
+from raymlx._internal.disk_writes import append_line, space_checked
 from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError, last_line
 
@@ -42,18 +43,37 @@ KEPT_METRICS = ("score", "family", "fit_time_s", "predict_time_s", "folds_cut_sh
 
 
 def fit_folder(root: Path, started: float) -> Path:
-    """The folder of a fit begun at ``started``: ``<root>/fit-<date>-<time>-<ms>``."""
+    """A new folder for a fit begun at ``started``, made here:
+    ``<root>/fit-<date>-<time>-<ms>``, with ``-2``, ``-3``... appended when another fit
+    (another process on a shared root) made that name first, so two fits never share one."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
-    return root / f"fit-{stamp}-{int(started * 1000) % 1000:03d}"
+    base = f"fit-{stamp}-{int(started * 1000) % 1000:03d}"
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        folder = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise InputError(f"could not make a new fit folder in {str(root)!r}: {base} and its "
+                     "next 9,999 names are taken")
 
 
 def save_fit_state(folder: Path, state: dict[str, Any]) -> None:
-    """Writes ``fit_state.pkl`` atomically (a half-written file is never left behind)."""
+    """Writes ``fit_state.pkl`` atomically (a half-written file is never left behind, and
+    a full disk ends in a one-line ``DiskFullError`` with the previous state intact)."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / (STATE_FILE + ".tmp")
-    with open(tmp, "wb") as fh:
-        cloudpickle.dump(state, fh)  # the arguments may hold the user's own classes
-    os.replace(tmp, folder / STATE_FILE)
+    try:
+        with space_checked(folder / STATE_FILE, "the fit state",
+                           "the fit folder is as it was before"):
+            with open(tmp, "wb") as fh:
+                cloudpickle.dump(state, fh)  # the arguments may hold the user's own classes
+            os.replace(tmp, folder / STATE_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_fit_state(folder: str | Path) -> tuple[dict[str, Any], Path]:
@@ -94,8 +114,9 @@ def read_ledger(folder: Path) -> dict[str, list[dict[str, Any]]]:
 def reset_phase(folder: Path, phase: str) -> None:
     """Marks ``phase``'s trials so far as stale (their inputs changed): a later resume
     trains that phase again."""
-    with open(folder / LEDGER_FILE, "a") as fh:
-        fh.write(json.dumps({"phase": phase, "reset": True, "time": time.time()}) + "\n")
+    append_line(folder / LEDGER_FILE,
+                json.dumps({"phase": phase, "reset": True, "time": time.time()}),
+                "the trial ledger")
 
 
 class TrialLedger(Callback):
@@ -121,10 +142,9 @@ class TrialLedger(Callback):
                  "model": (trial.config or {}).get("model", {}),
                  "metrics": {k: result[k] for k in KEPT_METRICS if k in result},
                  "checkpoint": where, "error": error, "time": time.time()}
-        with open(self.path, "a") as fh:
-            # flushed to the OS at once: a killed driver loses nothing (no fsync: that
-            # would guard against a machine crash only, at a disk round trip per trial)
-            fh.write(json.dumps(entry, default=str) + "\n")
+        # flushed to the OS at once: a killed driver loses nothing (no fsync: that would
+        # guard against a machine crash only, at a disk round trip per trial)
+        append_line(self.path, json.dumps(entry, default=str), "the trial ledger")
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._write(trial, None)

@@ -3,10 +3,14 @@ features"): ordered target statistics for categorical features and symmetric tre
 stopping on the held-out fold, and a callback that ends boosting at the trial's deadline.
 
 CatBoost wants categorical features as integers or strings, so the preprocessor's float codes
-(NaN for missing) become int codes with -1 for missing before they reach it.
+(NaN for missing) become int codes with -1 for missing before they reach it. A few rows
+to predict (a served request) go in as a list of rows rather than a DataFrame and a Pool,
+whose construction costs about three times the prediction; both give the same answer.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +18,7 @@ from raymlx.tabular.models.base import FoldEstimator, ModelFamily
 
 MAX_ROUNDS = 10_000
 EARLY_STOPPING_ROUNDS = 50
+FEW_ROWS = 64  # predicted from a list of rows
 
 
 class _StopAtDeadline:
@@ -65,10 +70,17 @@ class CatBoostEstimator(FoldEstimator):
         return int(self.model_.tree_count_)  # the best model's trees with an eval set
 
     def _predict(self, X):
-        pool = self._pool(X)
+        if len(X) <= FEW_ROWS:  # building a DataFrame and a Pool costs more than the trees
+            rows = np.asarray(X, dtype=object)
+            for c in self.problem.categorical:
+                rows[:, c] = np.nan_to_num(np.asarray(X[:, c], dtype=np.float64),
+                                           nan=-1).astype(np.int64)
+            data: Any = rows.tolist()
+        else:
+            data = self._pool(X)
         if self.problem.is_classification:
-            return self.model_.predict_proba(pool)
-        return self.model_.predict(pool)
+            return self.model_.predict_proba(data)
+        return self.model_.predict(data)
 
 
 class CatBoost(ModelFamily):

@@ -41,6 +41,7 @@ log = logging.getLogger("raymlx")
 APP_NAME = "raymlx"
 DEPLOYMENT = "raymlx_predictor"
 MAX_BATCH_SIZE = 64
+ERROR_KEY = "__raymlx_error__"  # marks a batched request the predictor refused
 BATCH_WAIT_S = 0.001  # a lone request waits this long for company
 
 http = FastAPI(title="raymlx predictor", docs_url=None, redoc_url=None)
@@ -96,9 +97,11 @@ class PredictorServer:
         body = await request.body()
         try:
             frame = rows_from_body(body, request.headers.get("content-type"), self.schema)
-            out = await self._score(frame)
-        except InputError as exc:  # RequestError, or the predictor's own one-line checks
+        except InputError as exc:  # RequestError: the rows do not fit the schema
             return _error(str(exc).splitlines()[0])
+        out = await self._score(frame)
+        if ERROR_KEY in out:  # the predictor's own one-line checks refused these rows
+            return _error(out[ERROR_KEY])
         self.rows_served += len(frame)
         # encoded here: FastAPI's own encoder walks every value, slower than the model
         return Response(json.dumps(out).encode(), media_type="application/json")
@@ -106,15 +109,28 @@ class PredictorServer:
     @serve.batch(max_batch_size=MAX_BATCH_SIZE, batch_wait_timeout_s=BATCH_WAIT_S)
     async def _score(self, frames: list[pd.DataFrame]) -> list[dict]:
         """One model call for the requests Ray Serve gathered, split back per request."""
-        whole = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         loop = asyncio.get_running_loop()
-        out = await loop.run_in_executor(None, answer, self.aml, whole, self.model)
+        whole = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        try:
+            out = await loop.run_in_executor(None, answer, self.aml, whole, self.model)
+        except InputError as exc:
+            if len(frames) == 1:
+                return [{ERROR_KEY: str(exc).splitlines()[0]}]
+            # one request's rows spoilt the batch: each request on its own, so the
+            # error goes to the request that caused it
+            return [(await self._score_alone(loop, f)) for f in frames]
         answers, start = [], 0
         for f in frames:
             part = {key: values[start:start + len(f)] for key, values in out.items()}
             answers.append(part)
             start += len(f)
         return answers
+
+    async def _score_alone(self, loop, frame: pd.DataFrame) -> dict:
+        try:
+            return await loop.run_in_executor(None, answer, self.aml, frame, self.model)
+        except InputError as exc:
+            return {ERROR_KEY: str(exc).splitlines()[0]}
 
 
 def build_app(args: dict[str, Any]) -> serve.Application:

@@ -9,7 +9,13 @@ import pytest
 
 from raymlx._internal.ray_session import _check_reachable
 from raymlx.errors import InputError
-from raymlx.tabular.engine.ledger import LEDGER_FILE, read_ledger, reset_phase, trial_index
+from raymlx.tabular.engine.ledger import (
+    LEDGER_FILE,
+    fit_folder,
+    read_ledger,
+    reset_phase,
+    trial_index,
+)
 from raymlx.tabular.engine.resume import drop_layers_above, same_config
 
 
@@ -61,3 +67,9 @@ def test_an_unreachable_address_is_a_one_line_error(address):
         _check_reachable(address)
     assert "\n" not in str(err.value)
 
+
+
+def test_two_fits_started_in_the_same_millisecond_get_their_own_folders(tmp_path):
+    first, second = fit_folder(tmp_path / "runs", 1e9), fit_folder(tmp_path / "runs", 1e9)
+    assert first != second and first.is_dir() and second.is_dir()
+    assert second.name == first.name + "-2"
