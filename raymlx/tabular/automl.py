@@ -109,6 +109,9 @@ class AutoML(BaseEstimator):
         infer_limit: seconds per row: the final model becomes the best candidate whose
             measured latency on ``infer_limit_batch_size`` rows (default 10,000; 1 for
             one-row serving) stays under it (:mod:`raymlx.tabular.engine.infer_limit`).
+        callbacks: ``ray.tune.Callback`` instances (``MLflowLoggerCallback``, a logger of
+            your own) that every Tune run of the fit calls with each trial's config and
+            results; kept for ``resume``, not saved with the predictor.
         verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
 
     Following scikit-learn's rules, ``__init__`` only stores the arguments; ``fit`` checks
@@ -150,6 +153,7 @@ class AutoML(BaseEstimator):
         refit_full: bool = False,
         infer_limit: float | None = None,
         infer_limit_batch_size: int | None = None,
+        callbacks: list[Any] | None = None,
         verbosity: int = 1,
     ) -> None:
         self.label = label
@@ -179,6 +183,7 @@ class AutoML(BaseEstimator):
         self.refit_full = refit_full
         self.infer_limit = infer_limit
         self.infer_limit_batch_size = infer_limit_batch_size
+        self.callbacks = callbacks
         self.verbosity = verbosity
 
     # ------------------------------------------------------------------ fit
@@ -265,7 +270,6 @@ class AutoML(BaseEstimator):
             best.note = f"{path['path']} path: {path['reason']}"
         return self
 
-    # ------------------------------------------------------------- predict
     def _fitted(self) -> None:
         if not hasattr(self, "models_"):
             raise InputError("this AutoML is not fitted yet; call fit() or AutoML.load()")
@@ -325,17 +329,19 @@ class AutoML(BaseEstimator):
         return df, X[keep], y
 
     def leaderboard(self, test: pd.DataFrame | str | Path | None = None,
-                    extra_metrics: list[str] | None = None) -> pd.DataFrame:
+                    extra_metrics: list[str] | None = None,
+                    extra_info: bool = False) -> pd.DataFrame:
         """Every model and the ensemble, best first: model, family, score_val (out-of-fold),
         score_test (with ``test``), fit_time_s, predict_time_s, config, error. With ``test``,
-        ``extra_metrics`` (e.g. ``["mae", "r2"]``) add one test-score column each."""
+        ``extra_metrics`` (e.g. ``["mae", "r2"]``) add one test-score column each;
+        ``extra_info`` adds :meth:`~raymlx.tabular.predictor.ModelSet.extra_columns`."""
         self._fitted()
         if test is None:
             if extra_metrics:
                 raise InputError("extra_metrics are scored on test data; pass test=")
-            return self.models_.leaderboard()
+            return self.models_.leaderboard(extra_info=extra_info)
         _, X, y = self._labelled(test, "test data")
-        return self.models_.leaderboard(X, y, extra_metrics)
+        return self.models_.leaderboard(X, y, extra_metrics, extra_info)
 
     def score(self, test: pd.DataFrame | str | Path, metric: str | None = None,
               model: str | None = None) -> float:
@@ -350,7 +356,6 @@ class AutoML(BaseEstimator):
         """Permutation importance of each input column on labelled data, best first."""
         return explain_predictor(self, data, plot, n_repeats, max_rows)
 
-    # -------------------------------------------------------------- refit
     @MethodAndArgument
     def refit_full(self, model: str | None = None, time_limit: float | None = None,
                    set_best: bool = True) -> dict[str, str]:

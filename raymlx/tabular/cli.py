@@ -102,6 +102,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     board = sub.add_parser("leaderboard", help="show a saved predictor's leaderboard")
     board.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
     board.add_argument("--test", default=None, help="labelled table to score the models on")
+    board.add_argument("--extra", action="store_true",
+                       help="also each model's fit order, dependencies, size on disk and "
+                            "per-row predict time")
 
 
 def _fit(args) -> None:
@@ -216,7 +219,7 @@ def _serve(args) -> None:
 def _leaderboard(args) -> None:
     from raymlx.tabular.automl import AutoML
 
-    _print_board(AutoML.load(args.predictor).leaderboard(args.test))
+    _print_board(AutoML.load(args.predictor).leaderboard(args.test, extra_info=args.extra))
 
 
 def _print_board(board: pd.DataFrame) -> None:

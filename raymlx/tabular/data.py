@@ -24,9 +24,13 @@ if TYPE_CHECKING:
 
 def load_table(data: Any, what: str = "table") -> pd.DataFrame:
     """A DataFrame; the CSV / TSV / Parquet file at a path; or a folder, glob, list of
-    paths or ``ray.data.Dataset`` (:mod:`raymlx.tabular.sources`), as one DataFrame."""
+    paths or ``ray.data.Dataset`` (:mod:`raymlx.tabular.sources`), as one DataFrame.
+    Column names are text from here on: a frame with other names (``0``, ``1.5``) comes
+    back as a relabelled view, the same for the fit and for prediction."""
     if isinstance(data, pd.DataFrame):
-        return data
+        if all(isinstance(c, str) for c in data.columns):
+            return data
+        return data.set_axis([str(c) for c in data.columns], axis=1)
     if is_many(data):
         return load_many(data, what)
     if not isinstance(data, (str, Path)):

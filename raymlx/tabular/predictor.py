@@ -10,6 +10,7 @@ imports Ray: a loaded predictor predicts without it.
 from __future__ import annotations
 
 import io
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,9 +123,11 @@ class ModelSet:
         return out
 
     def leaderboard(self, X: np.ndarray | None = None, y: np.ndarray | None = None,
-                    extra_metrics: list[str] | None = None) -> pd.DataFrame:
+                    extra_metrics: list[str] | None = None,
+                    extra_info: bool = False) -> pd.DataFrame:
         """One row per model, best first (by test score when test data is given); with
-        test data, ``extra_metrics`` adds a test-score column per named metric."""
+        test data, ``extra_metrics`` adds a test-score column per named metric;
+        ``extra_info`` adds the columns of :meth:`extra_columns`."""
         metric = self.metric
         rows: list[dict[str, Any]] = []
         cache: dict[str, np.ndarray] = {}
@@ -159,6 +162,39 @@ class ModelSet:
         if X is None:
             board = board.drop(columns="score_test")
         key = "score_test" if X is not None else "score_val"
+        if extra_info:
+            board = board.join(self.extra_columns(), on="model")
+            if X is not None and len(X):  # measured just now, on the test rows
+                board["predict_s_per_row"] = board["predict_time_s"] / len(X)
         board["_rank"] = -metric.sign() * board[key]
         board = board.sort_values("_rank", na_position="last", kind="stable")
         return board.drop(columns="_rank").reset_index(drop=True)
+
+    def extra_columns(self) -> pd.DataFrame:
+        """Per model (the index): ``fit_order`` (1 = trained first), ``depends_on`` (the
+        models it predicts through directly: an ensemble's members, a stacker's inputs),
+        ``size_bytes`` (its own fold models on disk) and ``size_with_dependencies_bytes``
+        (every file a prediction with it reads), and ``predict_s_per_row``: ``infer_limit``'s
+        measure, else NaN (the leaderboard measures it on test rows when given some)."""
+        def size(name: str) -> int:
+            path = self.records[name].models_path
+            return os.path.getsize(path) if path and os.path.exists(path) else 0
+
+        def closure(name: str, seen: set[str]) -> set[str]:
+            for m in [*self.records[name].weights, *self.records[name].inputs]:
+                if m not in seen and m in self.records:
+                    seen.add(m)
+                    closure(m, seen)
+            return seen
+
+        rows = {}
+        for order, rec in enumerate(self.records.values(), start=1):
+            rows[rec.name] = {
+                "fit_order": order, "depends_on": [*rec.weights, *rec.inputs],
+                "size_bytes": size(rec.name),
+                "size_with_dependencies_bytes": size(rec.name) + sum(
+                    size(m) for m in closure(rec.name, set())),
+                "_infer": rec.infer_s_per_row}
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out["predict_s_per_row"] = out.pop("_infer")
+        return out

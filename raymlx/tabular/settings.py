@@ -70,6 +70,16 @@ def _check_hyperparameters(value: Any) -> None:
                          "e.g. {'lightgbm': [{'learning_rate': 0.05}]}")
 
 
+def _check_callbacks(value: Any) -> None:
+    from ray.tune import Callback
+
+    if value is None:
+        return
+    if not isinstance(value, (list, tuple)) or not all(isinstance(c, Callback) for c in value):
+        raise InputError("callbacks must be a list of ray.tune.Callback instances, e.g. "
+                         "[MLflowLoggerCallback(tracking_uri=...)]")
+
+
 def _check_metric(value: Any) -> None:
     if value is not None:
         check_metric_name(value)
@@ -108,6 +118,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     "refit_full": Boolean(),
     "infer_limit": Real(0, low_open=True) | NONE,
     "infer_limit_batch_size": Integer(1) | NONE,
+    "callbacks": Checked(_check_callbacks),
     "verbosity": Integer(0, 2),
 }
 
@@ -142,6 +153,7 @@ class FitSettings:
     refit_full: bool  # one model on all rows per bag of the final model, after the fit
     infer_limit: float | None  # seconds per row the final model may take to predict
     infer_limit_batch_size: int  # the rows per call that latency is measured on
+    callbacks: tuple[Any, ...]  # the user's ray.tune Callbacks, given to every Tune run
     verbosity: int
 
 
@@ -179,7 +191,7 @@ def resolve_settings(params: Mapping[str, Any]) -> FitSettings:
         workers_per_trial=params["workers_per_trial"], refit_full=params["refit_full"],
         infer_limit=params["infer_limit"],
         infer_limit_batch_size=params["infer_limit_batch_size"] or DEFAULT_INFER_BATCH,
-        verbosity=params["verbosity"])
+        callbacks=tuple(params["callbacks"] or ()), verbosity=params["verbosity"])
 
 
 def make_searcher(spec: Any, seed: int, points: list[dict[str, Any]]):

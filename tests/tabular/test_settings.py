@@ -99,11 +99,12 @@ def test_a_scheduler_instance_is_accepted_and_copied_per_fit():
 
 
 def test_the_command_line_offers_every_argument_but_hyperparameters():
+    """And but callbacks: Python objects, which a command line cannot give."""
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["fit", "train.csv", "--label", "y", "--output", "out"])
     given = cli._fit_arguments(args)
-    assert sorted(given) == sorted(p for p in PARAMS if p != "hyperparameters")
+    assert sorted(given) == sorted(p for p in PARAMS if p not in ("hyperparameters", "callbacks"))
     assert given["label"] == "y" and given["verbosity"] == 1
     args = parser.parse_args(["fit", "t.csv", "--label", "y", "--output", "o", "--families",
                               "lightgbm,linear", "--use-gpus", "off", "--dynamic-stacking",

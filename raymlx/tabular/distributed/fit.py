@@ -249,7 +249,7 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
             callbacks=[ProgressReporter(metric, deadline, todo),
                        TrialLedger(folder, PHASE), StopOnInterrupt(),
                        ReleaseWorkerGroups(str(folder / "train" / "workers"), manager,
-                                           plan.num_workers)],
+                                           plan.num_workers), *settings.callbacks],
             failure_config=tune.FailureConfig(max_failures=settings.max_retries)))
     with owning_fit_actors(manager, store, "the prepared table and the finished trials "
                            f"stay in {folder}"):

@@ -161,7 +161,8 @@ class _FitRun:
         self.ctx = SearchContext(folder=folder, setup=setup, metric=self.metric, plan=plan,
                                  store=store, data_ref=None,
                                  num_folds=int(np.atleast_2d(inputs.arrays["fold"])[0].max()) + 1,
-                                 max_retries=settings.max_retries)
+                                 max_retries=settings.max_retries,
+                                 callbacks=settings.callbacks)
 
     def search_and_stack(self) -> tuple[ModelSet, list[str | None]]:
         """Layer 1's search, then the stacking layers, each with its weighted ensemble;

@@ -22,6 +22,7 @@ scratch with a new time budget, and raymlx needs the per-trial arrays anyway.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -34,6 +35,8 @@ from ray.tune import Callback
 from raymlx._internal.disk_writes import append_line, space_checked
 from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError, last_line
+
+log = logging.getLogger("raymlx")
 
 STATE_FILE = "fit_state.pkl"
 LEDGER_FILE = "trials.jsonl"
@@ -65,6 +68,14 @@ def save_fit_state(folder: Path, state: dict[str, Any]) -> None:
     """Writes ``fit_state.pkl`` atomically (a half-written file is never left behind, and
     a full disk ends in a one-line ``DiskFullError`` with the previous state intact)."""
     folder.mkdir(parents=True, exist_ok=True)
+    params = state.get("params") or {}
+    if params.get("callbacks"):
+        try:
+            cloudpickle.dumps(params["callbacks"])
+        except Exception as exc:  # noqa: BLE001 - any pickling error: resume runs without
+            log.warning("the callbacks cannot be saved with the fit state (%s); a resume "
+                        "runs without them", last_line(str(exc), type(exc).__name__))
+            state = {**state, "params": {**params, "callbacks": None}}
     tmp = folder / (STATE_FILE + ".tmp")
     try:
         with space_checked(folder / STATE_FILE, "the fit state",

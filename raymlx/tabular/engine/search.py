@@ -53,6 +53,7 @@ class SearchContext:
     data_ref: ray.ObjectRef | None  # {"X", "y", "fold"[, "X_hold"]} in the object store
     num_folds: int
     max_retries: int = 2  # reruns of a trial whose worker process or node dies
+    callbacks: tuple[Any, ...] = ()  # the user's Tune callbacks, after ours
 
     def with_data(self, data_ref: ray.ObjectRef) -> SearchContext:
         return replace(self, data_ref=data_ref)
@@ -142,7 +143,7 @@ def run_search(ctx: SearchContext, phase: Phase) -> list[ModelRecord]:
             verbose=0,
             callbacks=[ProgressReporter(ctx.metric, phase.deadline, max_models),
                        TrialLedger(ctx.folder, phase.phase), WarmUpStore(ctx.setup.store_name),
-                       StopOnInterrupt()],
+                       StopOnInterrupt(), *ctx.callbacks],
             failure_config=tune.FailureConfig(max_failures=ctx.max_retries),
         ),
     )

@@ -1,0 +1,66 @@
+"""Fuzzed tables (:mod:`raymlx.testing.tables`): a fit's preparation either works or raises
+a one-line ``InputError``, and so does preparing a prediction table that drifts from the
+training schema; a few examples go through a whole fit and predict on Ray. Any other
+exception (a traceback from pandas, numpy, sklearn, Ray or raymlx) fails the test.
+``benchmarks/fuzz_inputs.py`` runs a few hundred examples and counts the outcomes."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from raymlx import AutoML
+from raymlx.errors import InputError
+from raymlx.testing.tables import Example, one_line, prepare_only, tables
+
+EXAMPLES = 30
+FITTED = 4  # of them, the first that prepare go on to a real fit and predict
+_fitted: list[int] = []
+
+
+def _check_error(err: InputError, example: Example) -> None:
+    assert one_line(err), (repr(str(err)), example.kinds)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(example=tables())
+def test_hostile_tables_prepare_or_fail_in_one_line(example: Example, ray_session, tmp_path):
+    try:
+        prepared = prepare_only(example)
+    except InputError as err:
+        _check_error(err, example)
+        return
+    try:
+        prepared.transform(example.predict)
+    except InputError as err:
+        _check_error(err, example)
+    if len(_fitted) >= FITTED:
+        return
+    _fitted.append(1)
+    aml = AutoML(label=example.label, families=["linear"], num_folds=2, max_models=1,
+                 verbosity=0, path=tmp_path / f"fit{len(_fitted)}")
+    try:
+        aml.fit(example.train)
+    except InputError as err:  # e.g. too few rows for the folds, found by the fit itself
+        _check_error(err, example)
+        return
+    try:
+        out = aml.predict(example.predict)
+    except InputError as err:
+        _check_error(err, example)
+        return
+    assert len(out) == len(example.predict)
+
+
+def test_the_generator_covers_every_kind():
+    """The strategy can draw each kind it lists (so a kind never silently drops out)."""
+    from hypothesis import find
+
+    from raymlx.testing.tables import COLUMN_KINDS, DRIFT_KINDS, LABEL_KINDS
+
+    for kind in (*COLUMN_KINDS, *LABEL_KINDS, *(f"drift:{d}" for d in DRIFT_KINDS)):
+        found = find(tables(), lambda ex, k=kind: k in ex.kinds,
+                     settings=settings(max_examples=2000, database=None, deadline=None))
+        assert kind in found.kinds
+
