@@ -21,7 +21,9 @@ def _check_error(err: InputError, example: Example) -> None:
     assert one_line(err), (repr(str(err)), example.kinds)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
+# derandomized: every run checks the same 30 tables, so a failure here is a regression, not
+# the luck of a draw (benchmarks/fuzz_inputs.py explores further)
+@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(example=tables())
@@ -54,13 +56,20 @@ def test_hostile_tables_prepare_or_fail_in_one_line(example: Example, ray_sessio
 
 
 def test_the_generator_covers_every_kind():
-    """The strategy can draw each kind it lists (so a kind never silently drops out)."""
-    from hypothesis import find
+    """The strategy draws each kind it lists (so a kind never silently drops out): 600
+    derandomized draws, generation only (no shrinking, which can take minutes)."""
+    from hypothesis import Phase
 
     from raymlx.testing.tables import COLUMN_KINDS, DRIFT_KINDS, LABEL_KINDS
 
-    for kind in (*COLUMN_KINDS, *LABEL_KINDS, *(f"drift:{d}" for d in DRIFT_KINDS)):
-        found = find(tables(), lambda ex, k=kind: k in ex.kinds,
-                     settings=settings(max_examples=2000, database=None, deadline=None))
-        assert kind in found.kinds
+    seen: set[str] = set()
 
+    @settings(max_examples=600, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(example=tables())
+    def draw(example: Example) -> None:
+        seen.update(example.kinds)
+
+    draw()
+    wanted = {*COLUMN_KINDS, *LABEL_KINDS, *(f"drift:{d}" for d in DRIFT_KINDS)}
+    assert wanted <= seen, sorted(wanted - seen)
