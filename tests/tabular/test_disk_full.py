@@ -1,8 +1,10 @@
-"""A full disk (a 3 MiB tmpfs in a private mount namespace, made with ``unshare``) during a
-save, a ledger line or the fit state: a one-line DiskFullError naming the path, the previous
-predictor and fit state intact, and the same write working once space is freed."""
+"""A full disk (a small tmpfs in a private mount namespace, made with ``unshare``) during a
+save, a ledger line, the fit state or a fit's Tune checkpoints: a one-line DiskFullError
+naming the path, the previous predictor and fit state intact, and the same write (or
+``AutoML.resume``) working once space is freed."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,8 @@ from pathlib import Path
 import pytest
 
 DRIVER = Path(__file__).with_name("disk_full_driver.py")
+FIT_DRIVER = Path(__file__).with_name("fit_full_disk_driver.py")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _namespace_works(tmp: Path) -> bool:
@@ -47,3 +51,23 @@ def test_writes_to_a_full_disk_keep_what_was_saved_before(tmp_path):
     assert out["fit_state_after"] == {"state": 1}
     assert out["intact_predicts_the_same"] and out["save_after_freeing"]
     assert out["ledger_lines_after_freeing"] == [{"n": 1}, {"n": 2}]
+
+
+def test_a_fit_that_fills_the_disk_stops_in_one_line_and_resumes(tmp_path):
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if not _namespace_works(mount):
+        pytest.skip("this machine does not allow a tmpfs in a user mount namespace")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_ADDRESS": ""}
+    run = subprocess.run(  # its own Ray, inside the namespace, with 100 KB left on the disk
+        ["unshare", "-rm", "sh", "-c",
+         f'mount -t tmpfs -o size=8m tmpfs "{mount}" && exec "{sys.executable}" '
+         f'"{FIT_DRIVER}" "{mount}" 100000'],
+        capture_output=True, text=True, timeout=400, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    message = out["fit"]
+    # the trial ledger or Tune's own files, whichever write found the disk full first
+    assert message.startswith("no space left to write the"), message
+    assert "\n" not in message and out["folder"] in message and "AutoML.resume" in message
+    assert out["resumed_models"] >= 2 and out["resumed_best"]

@@ -124,13 +124,26 @@ def fit_large(aml: Any, settings: FitSettings, routed: Routed) -> Any:
 def run_on_its_path(settings: FitSettings, inputs: Any, folder: Any, t_start: float,
                     time_limit: float | None, ledger: dict[str, list], t_wall: float) -> Any:
     """Runs (or, with a ledger, resumes) the fit of prepared ``inputs`` on the path they
-    were prepared for."""
+    were prepared for. A disk that fills up under the fit folder (Tune's checkpoints and
+    result files) ends the fit with a one-line ``DiskFullError``; the trials finished
+    before stay in the ledger for ``AutoML.resume``."""
+    from raymlx._internal.disk_writes import space_checked
+    from raymlx.errors import DiskFullError
     from raymlx.tabular.distributed.prepare import LargeInputs
 
-    if isinstance(inputs, LargeInputs):  # the large path's modules only when it runs
-        from raymlx.tabular.distributed.fit import run_large_fit
+    resume = f"AutoML.resume({str(folder)!r})"
+    try:
+        with space_checked(folder, "the fit's checkpoints and results",
+                           f"the trials finished before are in its ledger for {resume}"):
+            if isinstance(inputs, LargeInputs):  # the large path's modules only when it runs
+                from raymlx.tabular.distributed.fit import run_large_fit
 
-        return run_large_fit(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
-    from raymlx.tabular.engine.fit import run_fit
+                return run_large_fit(settings, inputs, folder, t_start, time_limit, ledger,
+                                     t_wall)
+            from raymlx.tabular.engine.fit import run_fit
 
-    return run_fit(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
+            return run_fit(settings, inputs, folder, t_start, time_limit, ledger, t_wall)
+    except DiskFullError as err:  # the ledger's own: add how to go on
+        if resume in str(err):
+            raise
+        raise DiskFullError(f"{err} with {resume}") from None

@@ -34,7 +34,7 @@ from ray.tune import Callback
 
 from raymlx._internal.disk_writes import append_line, space_checked
 from raymlx._internal.moved import load_pickle
-from raymlx.errors import InputError, last_line
+from raymlx.errors import DiskFullError, InputError, last_line
 
 log = logging.getLogger("raymlx")
 
@@ -136,6 +136,14 @@ class TrialLedger(Callback):
     def __init__(self, folder: Path, phase: str) -> None:
         self.path = folder / LEDGER_FILE
         self.phase = phase
+        self.disk_full: DiskFullError | None = None
+
+    def on_step_end(self, iteration, trials, **info) -> None:
+        """A line that found the disk full ends the experiment here, where Tune re-raises
+        the error as it is (raised inside ``on_trial_complete``, it comes out of
+        ``Tuner.fit`` wrapped in a ``TuneError`` with a traceback for its text)."""
+        if self.disk_full is not None:
+            raise self.disk_full
 
     def _write(self, trial, error: str | None) -> None:
         result = trial.last_result or {}
@@ -155,7 +163,10 @@ class TrialLedger(Callback):
                  "checkpoint": where, "error": error, "time": time.time()}
         # flushed to the OS at once: a killed driver loses nothing (no fsync: that would
         # guard against a machine crash only, at a disk round trip per trial)
-        append_line(self.path, json.dumps(entry, default=str), "the trial ledger")
+        try:
+            append_line(self.path, json.dumps(entry, default=str), "the trial ledger")
+        except DiskFullError as err:
+            self.disk_full = self.disk_full or err
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._write(trial, None)
