@@ -9,6 +9,7 @@ behaviour is marked ``timing``. ``make test-fast`` runs the rest, with Ray unrea
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,14 @@ def make_binary_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def binary_frame() -> pd.DataFrame:
     return make_binary_frame()
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct TCP ports free on loopback now (bound together, then released)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,18 +17,9 @@ from pathlib import Path
 import pytest
 
 from raymlx.cli import main
+from tests.conftest import free_ports
 
 BIN = Path(sys.executable).parent
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _status(url: str, token: str | None) -> int:
@@ -52,7 +42,7 @@ def head_with_token(tmp_path, capsys):
     assert "RAY_AUTH_TOKEN_PATH=" in capsys.readouterr().out
     assert token_file.stat().st_mode & 0o777 == 0o600
     assert token_file.parent.stat().st_mode & 0o077 == 0
-    gcs, dash, client, agent_grpc, agent_http, metrics, runtime_env, nm, om = _free_ports(9)
+    gcs, dash, client, agent_grpc, agent_http, metrics, runtime_env, nm, om = free_ports(9)
     temp = tempfile.mkdtemp(prefix="rmxjob-", dir="/tmp")  # short: unix socket paths
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file),
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}

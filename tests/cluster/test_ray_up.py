@@ -38,7 +38,7 @@ import pytest
 import yaml
 
 from raymlx.cluster.templates import template_text
-from tests.conftest import REPO, start_test_ray
+from tests.conftest import REPO, free_ports, start_test_ray
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.serial]
 
@@ -56,16 +56,6 @@ threading.Thread(target=up, daemon=True).start()
 while data := s.recv(65536):
     os.write(1, data)
 """
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _http_status(url: str, token: str | None, timeout: float = 60) -> int:
@@ -140,7 +130,7 @@ def sshd_loopback():
     _keygen(tmp / "host_key")
     _keygen(tmp / "client_key")
     shutil.copy(tmp / "client_key.pub", tmp / "authorized_keys")
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     config = tmp / "sshd_config"
     config.write_text("\n".join([
         f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {tmp / 'host_key'}",
@@ -194,7 +184,7 @@ def _cluster_yaml(tmp: Path, port: int, key: Path,
     cfg["setup_commands"] = [c for c in setup if not c.startswith("pip install")]
     assert any("RAY_AUTH_TOKEN_PATH" in c for c in cfg["setup_commands"])
     # the template's head start command, on free ports and small
-    gcs, dash, client, agent_grpc, agent_http, metrics, runtime_env, nm, om = _free_ports(9)
+    gcs, dash, client, agent_grpc, agent_http, metrics, runtime_env, nm, om = free_ports(9)
     temp = tmp / "ray"
     starts = cfg["head_start_ray_commands"]
     (i,) = [n for n, c in enumerate(starts) if "ray start --head" in c]

@@ -110,8 +110,7 @@ def fit_large(aml: Any, settings: FitSettings, routed: Routed) -> Any:
     from raymlx.tabular.distributed.prepare import prepare_large
     from raymlx.tabular.engine.ledger import fit_folder, save_fit_state
 
-    folder = fit_folder(settings.path, routed.t_wall)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = fit_folder(settings.path, routed.t_wall)  # made here, new
     aml.experiment_path_ = str(folder)
     assert routed.streamed is not None
     inputs = prepare_large(routed.dataset, routed.streamed, settings, folder, routed.choice)
