@@ -26,7 +26,7 @@ demo-nas: install
 # module or class stays on one worker, so its fixtures are built once), then the `serial`
 # tests, which stop every Ray on the host, alone
 test: install
-	RAY_AUTH_MODE=disabled $(PY) -m pytest -q -n 2 --dist loadscope -m "not serial" tests examples/extending
+	RAY_AUTH_MODE=disabled $(PY) -m pytest -q -n 2 --dist loadscope --durations=25 -m "not serial" tests examples/extending
 	RAY_AUTH_MODE=disabled $(PY) -m pytest -q -m serial tests examples/extending
 
 # the unit tests that need no Ray and time nothing, for day-to-day work (Ray is made

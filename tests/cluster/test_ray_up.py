@@ -40,7 +40,7 @@ import yaml
 from raymlx.cluster.templates import template_text
 from tests.conftest import REPO, free_ports, start_test_ray
 
-pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.serial]
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.serial, pytest.mark.timeout(1800)]
 
 BIN = Path(sys.executable).parent
 SSHD = Path("/usr/sbin/sshd")
