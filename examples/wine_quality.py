@@ -44,9 +44,11 @@ def main() -> int:
         print(board.drop(columns=["config"]).dropna(axis=1, how="all").round(4)
               .to_string(index=False))
 
-    importance = aml.explain(test, plot=OUT / "wine_importance.png")
+    why = aml.explain(test, kinds=["importance", "shap", "pdp", "residuals"],
+                      plot_dir=OUT / "wine_explained")
     print("\npermutation importance (drop in rmse when a column is shuffled):")
-    print(importance.round(4).to_string(index=False))
+    print(why["importance"].round(4).to_string(index=False))
+    print(f"plots: {', '.join(str(p) for p in why.plots.values())}")
 
     folder = aml.save(OUT / "wine_predictor")
     loaded = AutoML.load(folder)

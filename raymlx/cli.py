@@ -1,5 +1,5 @@
-"""The ``raymlx`` command: ``fit``, ``predict``, ``leaderboard`` and ``serve`` (the tabular
-product), ``nas`` and ``cluster``; each product adds its own subcommands.
+"""The ``raymlx`` command: ``fit``, ``predict``, ``leaderboard``, ``explain`` and ``serve``
+(the tabular product), ``nas`` and ``cluster``; each product adds its own subcommands.
 
 Errors a user can fix print one line (``raymlx: error: ...``) and exit with status 2.
 """

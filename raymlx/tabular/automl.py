@@ -16,25 +16,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
 from raymlx import __version__
 from raymlx._internal.log_setup import setup_logging
 from raymlx._internal.method_argument import MethodAndArgument, argument_value
-from raymlx.errors import InputError
-from raymlx.tabular.batch_predict import score_dataset
-from raymlx.tabular.chunked_predict import predict_rows
-from raymlx.tabular.data import check_frame, labelled_rows, load_table, split_label
-from raymlx.tabular.explain import explain_predictor
-from raymlx.tabular.metrics import get_metric
+from raymlx.tabular.data import check_frame, load_table, split_label
 from raymlx.tabular.persistence import load_predictor, save_predictor
+from raymlx.tabular.predicting import PredictorMethods
 from raymlx.tabular.settings import FitSettings, resolve_settings
-from raymlx.tabular.sources import is_dataset
 
 if TYPE_CHECKING:
-    import ray.data
     from ray.tune.schedulers import TrialScheduler
     from ray.tune.search import Searcher
 
@@ -44,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("raymlx")
 
 
-class AutoML(BaseEstimator):
+class AutoML(PredictorMethods, BaseEstimator):
     """Searches, bags and ensembles models for one label column of a table, on Ray.
 
     Args:
@@ -269,92 +262,6 @@ class AutoML(BaseEstimator):
         if path and not best.note:
             best.note = f"{path['path']} path: {path['reason']}"
         return self
-
-    def _fitted(self) -> None:
-        if not hasattr(self, "models_"):
-            raise InputError("this AutoML is not fitted yet; call fit() or AutoML.load()")
-
-    def _features(self, data, what: str) -> tuple[pd.DataFrame, np.ndarray]:
-        self._fitted()
-        df = load_table(data, what)
-        check_frame(df, what)
-        return df, self.preprocessor_.transform(df)
-
-    def _predict_frame(self, df: pd.DataFrame, model: str | None,
-                       what: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """Labels (or values) and, for classification, the probabilities, for a frame."""
-        self._fitted()
-        check_frame(df, what)
-        out = predict_rows(self, df, model or self.best_model_)  # in chunks when large
-        classify = self.problem_.is_classification
-        return (self.problem_.decode(out.argmax(axis=1)), out) if classify else (out, None)
-
-    def _is_dataset(self, data: Any, keep_columns: list[str] | None) -> bool:
-        self._fitted()
-        if is_dataset(data):
-            return True
-        if keep_columns is not None:
-            raise InputError("keep_columns is for a ray.data.Dataset; the predictions for a "
-                             "table keep its index")
-        return False
-
-    def predict(self, data: Any, model: str | None = None,
-                keep_columns: list[str] | None = None) -> pd.Series | ray.data.Dataset:
-        """Predicted labels (classification) or values (regression), one per row, as a
-        Series; for a ``ray.data.Dataset``, a lazy Dataset of the ``keep_columns`` and a
-        ``prediction`` column, scored on the cluster (:mod:`~raymlx.tabular.batch_predict`)."""
-        if self._is_dataset(data, keep_columns):
-            return score_dataset(self, data, model, False, keep_columns)
-        df = load_table(data, "prediction data")
-        labels, _ = self._predict_frame(df, model, "prediction data")
-        return pd.Series(labels, index=df.index, name=self.problem_.label)
-
-    def predict_proba(self, data: Any, model: str | None = None,
-                      keep_columns: list[str] | None = None) -> pd.DataFrame | ray.data.Dataset:
-        """Class probabilities, one column per class label (for a ``ray.data.Dataset``, a
-        lazy Dataset whose probability columns are named by ``str`` of the class)."""
-        dataset = self._is_dataset(data, keep_columns)
-        if not self.problem_.is_classification:
-            raise InputError("predict_proba is for classification; this is a regression "
-                             "predictor, use predict()")
-        if dataset:
-            return score_dataset(self, data, model, True, keep_columns)
-        df = load_table(data, "prediction data")
-        _, proba = self._predict_frame(df, model, "prediction data")
-        return pd.DataFrame(proba, index=df.index, columns=list(self.problem_.classes))
-
-    def _labelled(self, data, what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        df, X = self._features(data, what)
-        df, keep, y = labelled_rows(df, self.problem_, what)
-        return df, X[keep], y
-
-    def leaderboard(self, test: pd.DataFrame | str | Path | None = None,
-                    extra_metrics: list[str] | None = None,
-                    extra_info: bool = False) -> pd.DataFrame:
-        """Every model and the ensemble, best first: model, family, score_val (out-of-fold),
-        score_test (with ``test``), fit_time_s, predict_time_s, config, error. With ``test``,
-        ``extra_metrics`` (e.g. ``["mae", "r2"]``) add one test-score column each;
-        ``extra_info`` adds :meth:`~raymlx.tabular.predictor.ModelSet.extra_columns`."""
-        self._fitted()
-        if test is None:
-            if extra_metrics:
-                raise InputError("extra_metrics are scored on test data; pass test=")
-            return self.models_.leaderboard(extra_info=extra_info)
-        _, X, y = self._labelled(test, "test data")
-        return self.models_.leaderboard(X, y, extra_metrics, extra_info)
-
-    def score(self, test: pd.DataFrame | str | Path, metric: str | None = None,
-              model: str | None = None) -> float:
-        """The predictor's score on labelled ``test`` data (any metric of the problem)."""
-        _, X, y = self._labelled(test, "test data")
-        m = get_metric(metric or self.problem_.metric, self.problem_.problem_type)
-        return m.score(y, self.models_.predict(X, model or self.best_model_),
-                       self.problem_.problem_type)
-
-    def explain(self, data: pd.DataFrame | str | Path, plot: str | Path | None = None,
-                n_repeats: int = 5, max_rows: int = 2000) -> pd.DataFrame:
-        """Permutation importance of each input column on labelled data, best first."""
-        return explain_predictor(self, data, plot, n_repeats, max_rows)
 
     @MethodAndArgument
     def refit_full(self, model: str | None = None, time_limit: float | None = None,

@@ -1,5 +1,5 @@
-"""``raymlx fit`` (or resume), ``predict`` and ``leaderboard`` on CSV / Parquet files, and
-``serve`` (a saved predictor over HTTP on Ray Serve)."""
+"""``raymlx fit`` (or resume), ``predict``, ``leaderboard`` and ``explain`` on CSV / Parquet
+files, and ``serve`` (a saved predictor over HTTP on Ray Serve)."""
 
 from __future__ import annotations
 
@@ -105,6 +105,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     board.add_argument("--extra", action="store_true",
                        help="also each model's fit order, dependencies, size on disk and "
                             "per-row predict time")
+
+    expl = sub.add_parser("explain", help="explain a saved predictor on a table: tables "
+                                          "(CSV) and plots (PNG) of every kind")
+    expl.add_argument("predictor", help="folder written by `raymlx fit` or AutoML.save")
+    expl.add_argument("data", help="rows to explain, a CSV or Parquet file; with the label "
+                                   "column for the kinds that score")
+    expl.add_argument("--output", required=True, help="folder for <kind>.csv and <kind>.png")
+    expl.add_argument("--kinds", default=None,
+                      help="comma-separated kinds (default: all that apply): "
+                           "importance,shap,pdp,ice,residuals,confusion,model_correlation,"
+                           "importance_heatmap")
+    expl.add_argument("--model", default=None, help="a model of the leaderboard (default: best)")
+    expl.add_argument("--max-rows", type=int, default=2000, help="rows sampled at most")
 
 
 def _fit(args) -> None:
@@ -222,6 +235,25 @@ def _leaderboard(args) -> None:
     _print_board(AutoML.load(args.predictor).leaderboard(args.test, extra_info=args.extra))
 
 
+def _explain(args) -> None:
+    from raymlx.tabular.automl import AutoML
+
+    aml = AutoML.load(args.predictor)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
+    out = aml.explain(args.data, kinds=kinds, plot_dir=args.output, model=args.model,
+                      max_rows=args.max_rows)
+    tables = out.write_tables(args.output)
+    print(f"explained {out.model} on {args.data}:")
+    for kind, path in tables.items():
+        plot = f", {out.plots[kind]}" if kind in out.plots else ""
+        print(f"  {kind}: {path}{plot}")
+    for kind, note in out.notes.items():
+        print(f"  note ({kind}): {note}")
+    if "importance" in out.tables:
+        print("importance, best first:")
+        print(out.tables["importance"].head(10).to_string(index=False))
+
+
 def _print_board(board: pd.DataFrame) -> None:
     with pd.option_context("display.max_rows", 200, "display.width", 160,
                            "display.max_colwidth", 60):
@@ -229,5 +261,5 @@ def _print_board(board: pd.DataFrame) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard,
-     "serve": _serve}[args.command](args)
+    {"fit": _fit, "predict": _predict, "leaderboard": _leaderboard, "serve": _serve,
+     "explain": _explain}[args.command](args)

@@ -30,6 +30,7 @@ class _Column:
     kind: str  # "numeric", "bool", "category", "datetime"
     categories: list = field(default_factory=list)  # a category's, most frequent first
     parts: list = field(default_factory=list)  # a datetime's: year, month, ...
+    span: tuple = ()  # a numeric column's (lowest, highest) training value (explain_row)
 
 
 _DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
@@ -91,7 +92,9 @@ class TablePreprocessor:
         if s.kind == "numeric":
             if s.rows >= 50 and s.is_row_number():
                 return "it numbers the rows (an identifier)"
-            return _Column(s.name, "numeric")
+            finite = np.isfinite(s.low) and np.isfinite(s.high)
+            return _Column(s.name, "numeric", span=(float(s.low), float(s.high)) if finite
+                           else ())
         # text, pandas category, mixed objects
         if s.kind == "text":
             if s.numeric_like / s.non_null >= 0.95:

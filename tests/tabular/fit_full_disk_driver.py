@@ -5,6 +5,7 @@ Prints one JSON object."""
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -34,9 +35,12 @@ def main(mount: Path, room: int) -> None:
         out["fit"] = f"{type(err).__name__}: {err}"
     out["folder"] = getattr(aml, "experiment_path_", None)
     filler.unlink()
-    again = AutoML.resume(out["folder"], time_limit=60)
-    out["resumed_best"] = again.best_model_
-    out["resumed_models"] = int(len(again.leaderboard()))
+    try:
+        again = AutoML.resume(out["folder"], time_limit=60)
+        out["resumed_best"] = again.best_model_
+        out["resumed_models"] = int(len(again.leaderboard()))
+    except Exception:  # noqa: BLE001 - the whole traceback, for the test to show
+        out["resume_error"] = traceback.format_exc()
     print(json.dumps(out))
 
 

@@ -66,6 +66,7 @@ def test_a_fit_that_fills_the_disk_stops_in_one_line_and_resumes(tmp_path):
         capture_output=True, text=True, timeout=400, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "resume_error" not in out, out
     message = out["fit"]
     # the trial ledger or Tune's own files, whichever write found the disk full first
     assert message.startswith("no space left to write the"), message

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from raymlx.tabular.engine.refit import FULL_SUFFIX, _checkpoints, _stored_predictions
+from raymlx.tabular.engine.refit import FULL_SUFFIX, _stored_predictions, trial_checkpoints
 from raymlx.tabular.predictor import ModelRecord
 
 log = logging.getLogger("raymlx")
@@ -157,7 +157,7 @@ def _out_of_fold(aml: Any, ensemble: ModelRecord) -> tuple[dict | None, Any]:
 
     try:
         inputs, folder = fit_folder_inputs(getattr(aml, "experiment_path_", None))
-        where = _checkpoints(folder)
+        where = trial_checkpoints(folder)
         oof = {_bag_of(m): _stored_predictions(aml.models_.records[_bag_of(m)], where, False)
                for m in ensemble.weights}
     except InputError as exc:

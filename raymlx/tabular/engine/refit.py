@@ -84,7 +84,7 @@ def _fit_full(family: ModelFamily, params: dict, problem: Problem, X: np.ndarray
     return est, time.time() - t0
 
 
-def _checkpoints(folder: Path) -> dict[str, Path]:
+def trial_checkpoints(folder: Path) -> dict[str, Path]:
     """trial id -> its checkpoint folder, from the fit's ledger."""
     out = {}
     for entries in read_ledger(folder).values():
@@ -152,7 +152,7 @@ def _train(models: ModelSet, bagged: list[ModelRecord], inputs: FitInputs, folde
     X_all = np.concatenate([arrays["X"], arrays["X_hold"]]) if has_hold else arrays["X"]
     y_all = (np.concatenate([arrays["y"], inputs.y_hold]) if has_hold
              else arrays["y"])
-    checkpoints = _checkpoints(folder)
+    checkpoints = trial_checkpoints(folder)
     # the fit's rule for a trial's CPUs (capped at the largest node's), for one refit each
     threads = int(plan_resources(read_nodes(), [], cpus_per_trial,
                                  use_gpus=False).cpus_per_trial)
