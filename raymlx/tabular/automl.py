@@ -245,6 +245,7 @@ class AutoML(PredictorMethods, BaseEstimator):
 
         limit = search_limit(settings, inputs, time_limit)  # refit_full keeps a share
         result = run_on_its_path(settings, inputs, folder, t_start, limit, ledger, t_wall)
+        self.fit_started_ = t_start  # when the time limit began (after Ray's start-up)
         self._adopt(settings, inputs, result)
         return after_search(self, settings, inputs, t_start, time_limit, t_wall)
 
@@ -255,6 +256,7 @@ class AutoML(PredictorMethods, BaseEstimator):
         self.models_, self.stacking_ = result.models, result.stacking
         self.best_model_, self.oof_store_ = result.best_model, result.store
         self.cluster_report_, self.fit_time_s_ = result.cluster_report, result.fit_time_s
+        self.phase_times_ = dict(result.phase_times)  # seconds per phase, in order
         if hasattr(inputs, "choice"):  # the large-data path's inputs, on resume too
             self.data_path_ = {"path": inputs.choice.path, "reason": inputs.choice.reason}
         path = getattr(self, "data_path_", None)

@@ -133,6 +133,15 @@ class PredictorMethods:
                 out.tables["importance"], plot, self.models_.metric.name)
         return out
 
+    def fit_summary(self, plot: str | Path | None = None, show: bool = True) -> dict[str, Any]:
+        """What the fit did: problem, path taken, time per phase, trials per family, errors,
+        stacking and the final model's weights (and the leaderboard), printed unless
+        ``show=False``; ``plot`` (a folder) adds the leaderboard, search history and
+        weights as PNGs (:mod:`~raymlx.tabular.summary`)."""
+        from raymlx.tabular.summary import fit_summary
+
+        return fit_summary(self, plot, show)
+
     def explain_row(self, row: Any, data: Any = None, model: str | None = None,
                     top_features: int = 6, plot: str | Path | None = None) -> RowExplanation:
         """Why one row (a one-row DataFrame, a Series or a dict) is predicted as it is:

@@ -48,6 +48,7 @@ class ModelRecord:
     repeats: int = 1  # repeats of k-fold bagging done
     note: str | None = None  # shown in the leaderboard's note column
     infer_s_per_row: float = float("nan")  # measured by infer_limit (seconds per row)
+    finished_at: float = float("nan")  # time.time() when its trial reported its last result
 
     @property
     def ok(self) -> bool:

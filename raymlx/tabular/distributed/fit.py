@@ -128,6 +128,7 @@ def _records(entries: list[dict], metric) -> list[ModelRecord]:
             rec.fit_time_s, rec.predict_time_s = m["fit_time_s"], m["predict_time_s"]
             rec.models_path = str(Path(e["checkpoint"]) / MODELS_FILE)
             rec.note = f"{m['rounds']} boosting rounds on {m['workers']} workers"
+            rec.finished_at = float(m.get("timestamp", float("nan")))
         elif "rounds" in m and m.get("partial") is False:  # trained, not yet scored
             rec.error = (f"stopped at the time limit after {m['rounds']} boosting rounds, "
                          "before it had scored the holdout")
@@ -254,6 +255,7 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     with owning_fit_actors(manager, store, "the prepared table and the finished trials "
                            f"stay in {folder}"):
         entries = list(done)
+        t0 = time.time()
         if todo is None or todo > 0:
             with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
                 grid = tuner.fit()
@@ -264,10 +266,13 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
             errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
             raise FitError(f"no model finished within the limits ({len(records)} trials): "
                            f"{errors or 'no trial ran'}; raise time_limit")
+        searched = time.time() - t0
         y_hold = read_labels(inputs.holdout_files, problem)  # the one column the driver reads
         pending = final_model.start_ensemble(models, records, store, y_hold,
                                              final_model.ENSEMBLE_NAME)
         best = final_model.finish_ensemble(models, pending, deadline, level=1)
+        phases = {"search (data-parallel trials)": searched,
+                  "ensemble (holdout)": time.time() - t0 - searched}
         settle = min(2.0, max(0.05, deadline - time.time() - 1.0))
         report = final_summary(manager, settle)
     save_cluster_report(folder, report)
@@ -280,4 +285,4 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     log.info("fit done in %.1f s: %d models, best %s (%s=%.5g on %d held-out rows)",
              fit_time_s, len(models.usable()), best, metric.name,
              models.records[best].score_val, len(y_hold))
-    return FitResult(models, stacking, best, store, report, fit_time_s)
+    return FitResult(models, stacking, best, store, report, fit_time_s, phases)

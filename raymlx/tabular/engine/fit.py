@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class FitResult:
     store: Any  # the OutOfFoldStore actor, alive while the predictor is
     cluster_report: dict[str, Any]
     fit_time_s: float
+    phase_times: dict[str, float] = field(default_factory=dict)  # seconds, in order
 
 
 @contextmanager
@@ -133,7 +134,8 @@ def run_fit(settings: FitSettings, inputs: FitInputs, folder: Path, t_start: flo
     log.info("fit done in %.1f s: %d models, best %s (%s=%.5g); %s", fit_time_s,
              len(models.usable()), best, problem.metric, models.records[best].score_val,
              utilisation_line(report))
-    return FitResult(models, stacking, best, store, report, fit_time_s)
+    phases = {"Ray start-up": max(0.0, t_start - t_wall), **run.phase_times}
+    return FitResult(models, stacking, best, store, report, fit_time_s, phases)
 
 
 class _FitRun:
@@ -143,6 +145,7 @@ class _FitRun:
                  ledger: dict[str, list], families: list, plan, store_name: str, store,
                  deadline: float, time_limit: float | None) -> None:
         self.settings, self.inputs, self.folder, self.ledger = settings, inputs, folder, ledger
+        self.phase_times: dict[str, float] = {}
         self.families, self.store, self.deadline = families, store, deadline
         self.reserve = min(15.0, max(5.0, 0.1 * time_limit)) if time_limit else 0.0
         self.portfolio = portfolio_configs(families, settings.hyperparameters)
@@ -171,7 +174,9 @@ class _FitRun:
         y = arrays["y"]
         reload_finished(self.store, self.ledger, self.folder)
         self.ctx = self.ctx.with_data(ray.put(arrays))  # once, for every layer's trials
+        t0 = time.time()
         records = self._layer_one()
+        self.phase_times["search (layer 1)"] = time.time() - t0
         models = ModelSet(self.inputs.problem, records)
         if not models.usable():
             errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
@@ -182,14 +187,20 @@ class _FitRun:
         pending = final_model.start_ensemble(models, records, self.store, y,
                                              final_model.ENSEMBLE_NAME)
         tops = [final_model.finish_ensemble(models, pending, self.deadline, level=1)]
+        self.phase_times["ensemble (layer 1)"] = time.time() - t0 - sum(
+            self.phase_times.values())
         layer = records
         for level in range(2, self.settings.num_stack_levels + 2):
+            t0 = time.time()
             layer = self._stack_layer(level, layer, models)
+            self.phase_times[f"stacking (layer {level})"] = time.time() - t0
             if not layer:
                 break
+            t0 = time.time()
             pending = final_model.start_ensemble(models, layer, self.store, y,
                                                  f"{final_model.ENSEMBLE_NAME}_L{level}")
             tops.append(final_model.finish_ensemble(models, pending, self.deadline, level))
+            self.phase_times[f"ensemble (layer {level})"] = time.time() - t0
         log.debug("ensembles done %.2f s before the deadline", self.deadline - time.time())
         return models, tops
 

@@ -42,7 +42,7 @@ STATE_FILE = "fit_state.pkl"
 LEDGER_FILE = "trials.jsonl"
 KEPT_METRICS = ("score", "family", "fit_time_s", "predict_time_s", "folds_cut_short",
                 "folds_done", "repeats", "partial", "error", "trial_time_s", "node_id",
-                "device", "rounds", "workers", "final")
+                "device", "rounds", "workers", "final", "timestamp")
 
 
 def fit_folder(root: Path, started: float) -> Path:

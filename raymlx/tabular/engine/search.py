@@ -213,6 +213,7 @@ def _record(namer: _Namer, model_cfg: dict, metrics: dict, checkpoint: str | Non
         rec.trial_id = trial_id
         rec.folds_cut_short = int(metrics.get("folds_cut_short", 0))
         rec.repeats = int(metrics.get("repeats", 1))
+        rec.finished_at = float(metrics.get("timestamp", float("nan")))
     else:
         rec.error = error or "stopped at the time limit"
     return rec
