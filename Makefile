@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-nas test test-parallel test-fast lint typecheck check bench bench-hpo bench-schedulers bench-stacking bench-nas bench-scaling clean
+.PHONY: install demo demo-nas docs docs-serve test test-parallel test-fast lint typecheck check bench bench-hpo bench-schedulers bench-stacking bench-nas bench-scaling clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,16 @@ test-parallel: install
 test-fast: install
 	RAY_AUTH_MODE=disabled RAY_ADDRESS=127.0.0.1:1 $(PY) -m pytest -q -m "not ray and not timing" tests examples/extending
 
+# the documentation site: the generated benchmark pages, then mkdocs with warnings as errors
+docs: install
+	$(PY) docs/gen_benchmarks.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+docs-serve: docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
 lint: install
-	$(VENV)/bin/ruff check raymlx tests benchmarks examples
+	$(VENV)/bin/ruff check raymlx tests benchmarks examples docs
 
 typecheck: install
 	$(VENV)/bin/mypy raymlx
@@ -79,4 +87,4 @@ bench-stacking: install $(AG_VENV)/.installed-stamp
 	$(PY) benchmarks/stacking.py
 
 clean:
-	rm -rf $(VENV) raymlx_runs .pytest_cache
+	rm -rf $(VENV) raymlx_runs .pytest_cache site docs/benchmarks/results

@@ -19,7 +19,7 @@ defaults (gamma 0.1, cap 25, 10 random start-up points, 24 candidates, prior wei
 older points down-weighted after the newest 25); for hyperopt it passes the factor that
 makes hyperopt's square-root rule give that count. Pending trials count as bad (a constant
 liar, so parallel suggestions spread out). On benchmarks/hpo.py the split rule and the joint
-kernels are what closed the gap to Optuna's TPE (README, "Searchers").
+kernels are what closed the gap to Optuna's TPE (docs/benchmarks/index.md, "Searchers").
 
 raymlx adds the Tune side: conditional spaces (unique labels for hyperopt; unused leaves
 left out of the joint kernels), seeding, points to evaluate that are *told* to the model,

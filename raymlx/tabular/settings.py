@@ -48,8 +48,8 @@ DEFAULT_PRESET = "medium_quality"
 # five problems (LightGBM's validation loss p=0.0001), level with Optuna's TPE, 1-3 ms per
 # suggestion. The GP ends lower there but costs 2.5 s per suggestion at 100 trials in
 # AutoML's 72-dimension space. Inside AutoML (60 s, benchmarks/results/
-# tabular_searchers.json) TPE beat random on 3 tables, lost on 1 and tied on 4 (README,
-# "Searchers inside AutoML").
+# tabular_searchers.json) TPE beat random on 3 tables, lost on 1 and tied on 4
+# (docs/benchmarks/index.md, "Searchers inside AutoML").
 SEARCHER_CLASSES = {"random": "RandomSearch", "tpe": "TPESearch", "gp": "GPSearch",
                     "evolution": "EvolutionSearch", "rl": "RLSearch", "auto": "TPESearch"}
 SCHEDULER_NAMES = ("asha",)

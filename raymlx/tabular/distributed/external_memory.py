@@ -12,7 +12,7 @@ float32 matrix it would read, is over half of the memory the plan gives one work
 node's Ray ``memory`` divided by the workers that node can hold,
 :class:`~raymlx.cluster.policy.DataParallelPlan`): the in-memory route holds that matrix
 and its quantised copy at once, besides the holdout. LightGBM has no external-memory
-mode; see the README for where its limit lies.
+mode; docs/guides/large-data.md says where its limit lies.
 """
 
 from __future__ import annotations
