@@ -1,7 +1,7 @@
 """What raymlx's Tune schedulers share: metric and mode, the budget attribute, argument
 checks, trial-status helpers, and decision state that survives ``Tuner.restore``.
 
-Call order (Ray 2.60's TuneController; see ../shared/notes/ray-2.60.md section 2):
+Call order (Ray 2.60's TuneController; docs/design.md, "Facts about Ray"):
 
 1. ``set_search_properties(metric, mode)`` once, from ``TuneConfig``;
 2. ``on_trial_add`` for each new trial (and again for every trial of a restored experiment);

@@ -8,7 +8,7 @@ them synchronously, keeping floor(n_i / eta) per rung. For ``max_t=81, reduction
 one iteration is 143 configurations: 81@1 27@3 9@9 3@27 1@81 | 34@3 11@9 3@27 1@81 |
 15@9 5@27 1@81 | 8@27 2@81 | 5@81. Then the next iteration starts.
 
-Where Ray's ``HyperBandScheduler`` differs (../shared/notes/algorithms.md A.2): it keeps
+Where Ray's ``HyperBandScheduler`` differs (docs/design.md, "Facts about Ray"): it keeps
 ceil(n / eta) survivors (34/12/4/2 instead of 34/11/3/1, about 12% more training per
 iteration at R=81, eta=3) and fills the smallest bracket first, so a short run never stops
 anything early.
