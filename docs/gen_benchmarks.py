@@ -35,6 +35,8 @@ ABOUT = {
     "scaling": "Trial overhead and scaling over CPUs and a simulated 3-node cluster.",
     "large_data": "The large-data path against the in-memory path, LightGBM and AutoGluon.",
     "fuzz_inputs": "Generated hostile tables: raymlx's one-line errors against FLAML.",
+    "fuzz_files": "Generated hostile CSV files: raymlx against pandas.read_csv plus FLAML.",
+    "hpo_gp": "The GP searcher's cost per suggestion and regret after its surrogate rewrite.",
 }
 
 

@@ -221,10 +221,11 @@ class PreparedFit:
         return self.inputs.preprocessor.transform(df)
 
 
-def prepare_only(example: Example, **automl_args: Any) -> PreparedFit:
-    """``AutoML(label=example.label, **automl_args).fit(example.train)`` up to the start of
-    Ray: the real fit code runs, and ``prepare_inputs``' result is taken as it returns (its
-    module attribute is wrapped for the call, so no Ray and no trial is needed)."""
+def prepare_only(example: Example, train: Any = None, **automl_args: Any) -> PreparedFit:
+    """``AutoML(label=example.label, **automl_args).fit(train or example.train)`` up to the
+    start of Ray: the real fit code runs, and ``prepare_inputs``' result is taken as it
+    returns (its module attribute is wrapped for the call, so no Ray and no trial is
+    needed). ``train`` may be a path (:mod:`raymlx.testing.files` writes hostile files)."""
     from raymlx import AutoML
     from raymlx.tabular.engine import inputs as inputs_module
 
@@ -237,7 +238,7 @@ def prepare_only(example: Example, **automl_args: Any) -> PreparedFit:
             "data_path": "memory", **automl_args}
     inputs_module.prepare_inputs = capture
     try:
-        AutoML(label=example.label, **args).fit(example.train)
+        AutoML(label=example.label, **args).fit(example.train if train is None else train)
     except _Prepared as done:
         return PreparedFit(done.args[0])
     finally:

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from raymlx import AutoML
 from raymlx.errors import InputError
+from raymlx.testing.files import DAMAGE_KINDS, FileExample, csv_files
 from raymlx.testing.tables import Example, one_line, prepare_only, tables
 
 EXAMPLES = 30
@@ -73,3 +74,32 @@ def test_the_generator_covers_every_kind():
     draw()
     wanted = {*COLUMN_KINDS, *LABEL_KINDS, *(f"drift:{d}" for d in DRIFT_KINDS)}
     assert wanted <= seen, sorted(wanted - seen)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(example=csv_files())
+def test_hostile_csv_files_prepare_or_fail_in_one_line(example: FileExample, tmp_path):
+    """The same tables written as CSV and damaged (raymlx.testing.files): reading and
+    preparing the file works or raises a one-line InputError; no Ray is needed."""
+    path = example.write(tmp_path)
+    try:
+        prepare_only(example.table, train=path)
+    except InputError as err:
+        assert one_line(err), (repr(str(err)), sorted(example.kinds))
+
+
+def test_the_file_generator_covers_every_damage():
+    from hypothesis import Phase
+
+    seen: set[str] = set()
+
+    @settings(max_examples=300, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(example=csv_files())
+    def draw(example: FileExample) -> None:
+        seen.update(example.kinds)
+
+    draw()
+    assert {f"file:{k}" for k in DAMAGE_KINDS} <= seen
