@@ -43,7 +43,10 @@ class MaternGP:
     def _prepare(self, X: np.ndarray, y: np.ndarray) -> None:
         self.X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
-        self.y_mean, self.y_std = float(y.mean()), float(y.std()) or 1.0
+        std = float(y.std())
+        # sklearn's rule (_handle_zeros_in_scale): a spread below 10 eps counts as none
+        self.y_mean, self.y_std = float(y.mean()), std if std >= 10 * np.finfo(float).eps \
+            else 1.0
         self.y = (y - self.y_mean) / self.y_std
         diff = self.X[:, None, :] - self.X[None, :, :]
         self.D = diff * diff  # (n, n, d) squared differences, once per fit
@@ -101,7 +104,14 @@ class MaternGP:
         signal, noise = np.exp(self.theta[0]), np.exp(self.theta[-1])
         r = self._distance(self.X, self.X)
         K = _matern(r, signal) + (noise + JITTER) * np.eye(len(self.X))
-        self.L = cholesky(K, lower=True)
+        for extra in (0.0, 1e-8, 1e-6, 1e-4):  # rounding can leave K barely indefinite
+            try:
+                self.L = cholesky(K + extra * np.eye(len(K)), lower=True)
+                break
+            except np.linalg.LinAlgError:
+                continue
+        else:
+            raise np.linalg.LinAlgError("the GP's kernel matrix is not positive definite")
         self.alpha = cho_solve((self.L, True), self.y)
 
     def _distance(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:

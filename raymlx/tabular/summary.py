@@ -17,6 +17,7 @@ import pandas as pd
 
 from raymlx.tabular.explain import plots as _plots
 
+FULL_SUFFIX = "_full"  # raymlx.tabular.engine.refit's (not imported: it needs the engine)
 COLOURS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
            "#000000")  # Paul Tol's bright scheme: distinct for colour-blind readers too
 
@@ -25,7 +26,8 @@ def _families(models: Any) -> dict[str, dict[str, Any]]:
     metric = models.metric
     out: dict[str, dict[str, Any]] = {}
     for rec in models.records.values():
-        if rec.weights or rec.family == "ensemble":
+        # ensembles are no trials, nor are refit_full's models (engine.refit.FULL_SUFFIX)
+        if rec.weights or rec.family == "ensemble" or rec.name.endswith(FULL_SUFFIX):
             continue
         f = out.setdefault(rec.family, {"trials": 0, "finished": 0, "failed_or_stopped": 0,
                                         "best_score_val": None, "best_model": None})
@@ -83,8 +85,10 @@ def summary_text(summary: dict[str, Any]) -> str:
                 if f["best_model"] else "none finished")
         lines.append(f"  {fam:<14} {f['trials']:3d} trials, {f['finished']:3d} finished, "
                      f"{f['failed_or_stopped']:3d} failed or stopped; {best}")
-    lines.append(f"final model: {summary['best_model']} "
-                 f"(score_val {summary['best_score_val']:.5g})")
+    score = summary["best_score_val"]
+    lines.append(f"final model: {summary['best_model']} " + (
+        f"(score_val {score:.5g})" if np.isfinite(score) else "(refit on all rows: no "
+        "out-of-fold score; its bagged version's is on the leaderboard)"))
     for member, w in sorted(summary["ensemble_weights"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {w:6.3f}  {member}")
     reason = summary["stacking"].get("reason")
@@ -112,6 +116,11 @@ def plot_leaderboard(board: pd.DataFrame, metric: str, path: Path, best: str) ->
     rows = board.dropna(subset=["score_val"]).head(30).iloc[::-1]
     colours = _colour_of(list(board["family"]))
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.6))
+    if rows.empty:
+        ax.text(0.5, 0.5, "no model has an out-of-fold score", ha="center",
+                transform=ax.transAxes)
+        ax.set_title("Leaderboard")
+        return _plots._save(fig, path)
     ax.barh(rows["model"], rows["score_val"], color=[colours[f] for f in rows["family"]])
     low, high = rows["score_val"].min(), rows["score_val"].max()
     pad = (high - low) * 0.15 or abs(high) * 0.05 or 0.01

@@ -77,3 +77,14 @@ def test_the_surrogate_is_sklearns_gp_likelihood_gradient_and_predictions():
     np.testing.assert_allclose(my_mu, mu, atol=1e-9)
     np.testing.assert_allclose(my_sd, sd, atol=1e-9)
     assert ours.log_likelihood(ours.theta)[0] >= theirs.log_marginal_likelihood(kernel.theta)
+
+
+def test_the_surrogate_takes_constant_and_duplicated_observations():
+    from raymlx.searchers.gp_model import MaternGP
+
+    rng = np.random.default_rng(1)
+    X = np.repeat(rng.random((5, 3)), 4, axis=0)  # every point four times
+    model = MaternGP(3).fit(X, np.full(20, 0.1), rng)
+    mu, sd = model.predict(rng.random((7, 3)))
+    np.testing.assert_allclose(mu, 0.1, atol=1e-9)
+    assert np.isfinite(sd).all()

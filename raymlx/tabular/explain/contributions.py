@@ -25,9 +25,9 @@ margin contributions (signs and order within a row are the booster's own); with 
 class's margin contributions pass through the softmax's Jacobian (averaged between the base
 and the row's probabilities) and the small remainder is shared out. The result is
 additive by construction: base value plus contributions equals the predictor's output for
-every row and class. An ensemble with members that have no
-contributions is explained through the members that have them, their weights scaled to
-one; the note says which members and how much weight were left out.
+every row and class. An ensemble with members that have no contributions is explained
+through the members that have them, their weights scaled to one (the sum is then that
+part's output); the note says which members and how much weight were left out.
 
 Prepared features are summed back into the table's columns (a datetime column becomes
 several features); dropped columns contribute nothing and appear with zeros.
@@ -126,9 +126,15 @@ def _tree_paths(tree: Any, X: np.ndarray, n_features: int) -> Attribution:
 
 
 def _forest(model: Any, X: np.ndarray) -> Attribution:
+    """The mean of the trees' attributions (a running sum: one tree's array at a time)."""
     d = X.shape[1]
-    parts = [_tree_paths(tree, X, d) for tree in model.estimators_]
-    return (np.mean([p for p, _ in parts], axis=0), np.mean([b for _, b in parts], axis=0))
+    trees = list(model.estimators_)
+    phi, base = _tree_paths(trees[0], X, d)
+    for tree in trees[1:]:
+        p, b = _tree_paths(tree, X, d)
+        phi += p
+        base += b
+    return phi / len(trees), base / len(trees)
 
 
 def native_attribution(est: Any, X: np.ndarray) -> tuple[Attribution, str] | None:
@@ -215,7 +221,9 @@ def _model_attribution(models: Any, name: str, X: np.ndarray,
         kept = [(w, a) for w, a in parts if a is not None]
         if not kept:
             return None
-        total = sum(w for w, _ in kept)
+        # the weighted sum, as ModelSet.predict; with members left out, their weights are
+        # scaled to one, so the explained part is a whole model's output
+        total = sum(w for w, _ in kept) if len(kept) < len(parts) else 1.0
         return (sum(w * a[0] for w, a in kept) / total, sum(w * a[1] for w, a in kept) / total)
     if rec.inputs:  # a stacker reads the layer below's predictions, not only the features
         missing[name] = weight

@@ -89,10 +89,6 @@ def training_grid(preprocessor: Any, name: str, points: int = GRID_POINTS) -> np
     return None
 
 
-def is_categorical(column: pd.Series) -> bool:
-    return not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-
-
 def dependence(aml: Any, frame: pd.DataFrame, features: list[str], model: str | None = None,
                grids: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(pdp, ice)`` long frames for ``features`` of ``frame``: pdp has feature, value,
@@ -103,7 +99,7 @@ def dependence(aml: Any, frame: pd.DataFrame, features: list[str], model: str | 
     classify = aml.problem_.is_classification
     est = (_Classifier if classify else _Regressor)(aml, model)
     classes = list(aml.problem_.classes) if classify else [None]
-    shown = classes[1:] if classify and len(classes) == 2 else classes
+    shown = classes[1:] if classify and len(classes) == 2 else classes  # sklearn's rule
     pdp_rows: list[dict[str, Any]] = []
     ice_rows: list[dict[str, Any]] = []
     for name in features:
@@ -112,11 +108,14 @@ def dependence(aml: Any, frame: pd.DataFrame, features: list[str], model: str | 
         if values is None:
             continue
         X = frame.copy()
-        if is_categorical(X[name]):
+        categorical = np.asarray(values).dtype == object  # the grid says how to vary it
+        if categorical:
             X[name] = X[name].astype(object).where(X[name].isna(), X[name].astype(str))
+        else:  # sklearn refuses integer columns: their grid of quantiles is fractional
+            X[name] = pd.to_numeric(X[name], errors="coerce").astype(np.float64)
         res = partial_dependence(est, X, [name], kind="both", method="brute",
-                                 categorical_features=[name] if is_categorical(X[name])
-                                 else None, custom_values={name: values},
+                                 categorical_features=[name] if categorical else None,
+                                 custom_values={name: values},
                                  response_method="predict_proba" if classify else "auto")
         grid_values = res["grid_values"][0]
         for k, label in enumerate(shown):

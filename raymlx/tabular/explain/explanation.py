@@ -71,8 +71,9 @@ class Explanation:
 @dataclass
 class RowExplanation:
     """One row: ``contributions`` (per column, largest first; None when the model has
-    none, see ``note``), ``base_value`` + their sum = ``prediction`` (of ``output``), and
-    ``ice``: the row's prediction as each top column moves over its grid."""
+    none, see ``note``), ``base_value`` + their sum = ``prediction`` (of ``output``; when
+    ``note`` names ensemble members left out, the sum is that of the members explained),
+    and ``ice``: the row's prediction as each top column moves over its grid."""
 
     output: str
     prediction: float
@@ -151,7 +152,9 @@ def explain_predictor(aml: Any, data: Any, kinds: list[str] | None, plot_dir: An
     aml.models_.get(name)  # an unknown or failed model is a one-line error here
     label = str(aml.problem_.label)
     raw = load_table(data, "explanation data")
-    labelled = label in raw.columns
+    labelled = label in raw.columns and bool(raw[label].notna().any())
+    if label in raw.columns and not labelled:  # a placeholder label column with no value
+        raw = raw.drop(columns=[label])
     chosen = _kinds(aml, kinds, labelled)
     if labelled:
         df, X, y = aml._labelled(raw, "explanation data")
@@ -189,9 +192,11 @@ def explain_predictor(aml: Any, data: Any, kinds: list[str] | None, plot_dir: An
         if folder:
             shown = c.values
             if aml.problem_.is_classification:
-                cls = aml.problem_.classes[1] if len(aml.problem_.classes) == 2 else None
-                shown = c.values.xs(cls, level="class") if cls is not None else \
-                    c.values.abs().groupby(level="row").sum()
+                k, cols = len(aml.problem_.classes), c.values.columns
+                vals = c.values.to_numpy().reshape(len(features), k, len(cols))  # row order
+                # two classes: the positive one's; more: |contribution| summed over classes
+                shown = pd.DataFrame(vals[:, 1, :] if k == 2 else np.abs(vals).sum(axis=1),
+                                     index=features.index, columns=cols)
             many = aml.problem_.is_classification and len(aml.problem_.classes) > 2
             out.plots["shap"] = plots.contributions(
                 shown, features, folder / "shap.png",
@@ -299,11 +304,15 @@ def explain_row(aml: Any, row: Any, data: Any, model: str | None, top_features: 
     top = [c for c in ranked if c in grids][:top_features]
     _, ice = dependence(aml, frame, top, name, grids)
     if klass is not None and len(ice) and "class" in ice:
-        ice = ice[ice["class"] == klass] if (ice["class"] == klass).any() else ice
+        if (ice["class"] == klass).any():
+            ice = ice[ice["class"] == klass]
+        else:  # two classes: sklearn gives the positive one's; the row's class is the other
+            ice = ice.assign(prediction=1.0 - ice["prediction"], **{"class": klass})
     result = RowExplanation(output, prediction, base, series, ice, note)
     if plot is not None and series is not None and base is not None:
-        result.plot = plots.row_contributions(series, base, prediction, plot,
-                                              f"Why {output} = {prediction:.4g} ({name})")
+        explained = base + float(series.sum())  # the prediction, unless members are left out
+        result.plot = plots.row_contributions(series, base, explained, plot,
+                                              f"Why {output} = {explained:.4g} ({name})")
     return result
 
 

@@ -154,3 +154,30 @@ def test_raymlx_explain_writes_every_table_and_plot(tmp_path, capsys):
         "confusion.csv", "confusion.png", "importance.csv", "importance.png"]
     assert pd.read_csv(tmp_path / "out" / "importance.csv")["feature"].iloc[0] == "x1"
     assert "importance, best first:" in printed and "x1" in printed
+
+
+def test_integer_columns_get_partial_dependence_and_row_lines(aml):
+    """sklearn refuses integer columns in partial_dependence; raymlx varies them as numbers."""
+    frame = ROWS.drop(columns="target").head(40).assign(x1=lambda f: (f.x1 * 2).round()
+                                                         .astype(int))
+    pdp, _ = dependence(aml, frame, ["x1"])
+    assert len(pdp) > 5 and pdp["average"].is_monotonic_increasing
+    row = {**frame.iloc[0].to_dict(), "x1": 1}
+    out = aml.explain_row(row, model="lightgbm_1", data=frame)
+    assert "x1" in set(out.ice["feature"])
+
+
+def test_a_row_predicted_as_the_first_class_gets_that_class_lines(aml):
+    X = ROWS.drop(columns="target")
+    proba = aml.predict_proba(X, model="lightgbm_1")
+    row = X[proba["no"] > 0.8].iloc[0]
+    out = aml.explain_row(row, model="lightgbm_1", data=ROWS)
+    assert out.output == "P(target=no)"
+    own = out.ice[(out.ice["feature"] == "color") & (out.ice["value"] == row["color"])]
+    assert set(out.ice["class"]) == {"no"}
+    assert own["prediction"].iloc[0] == pytest.approx(out.prediction, abs=1e-9)
+
+
+def test_a_label_column_without_values_counts_as_unlabelled(aml):
+    out = aml.explain(ROWS.assign(target=None), n_repeats=2)
+    assert set(out.tables) == {"pdp", "ice", "model_correlation"}
