@@ -12,7 +12,7 @@ unbalanced quote, a ragged row, only the header, empty, or not CSV at all).
   ``AutoML.fit`` with a 1 s budget, as a FLAML user reads a file. It has no one-line-error
   contract; the result counts where its exceptions came from.
 
-Reproduce (writes benchmarks/results/fuzz_files.json, about 5 minutes)::
+Reproduce (writes benchmarks/results/fuzz_files.json, about 7 minutes)::
 
     .venv/bin/python benchmarks/fuzz_files.py --files 400 --peer-files 100
 """
@@ -29,27 +29,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fuzz_inputs import outcome_of, summarise  # noqa: E402
+from fuzz_inputs import draw, outcome_of, summarise  # noqa: E402
 from tabular import REPO, versions  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
-
-
-def draw(n: int) -> list:
-    from hypothesis import HealthCheck, Phase, given, settings
-
-    from raymlx.testing.files import csv_files
-
-    out: list = []
-
-    @settings(max_examples=n, derandomize=True, database=None, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(example=csv_files())
-    def collect(example) -> None:
-        out.append(example)
-
-    collect()
-    return out
 
 
 def raymlx_rows(files: list, work: Path) -> list[dict[str, Any]]:
@@ -93,7 +76,9 @@ def main() -> None:
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.time()
-    files = draw(args.files)
+    from raymlx.testing.files import csv_files
+
+    files = draw(args.files, csv_files())
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         ours = raymlx_rows(files, work)

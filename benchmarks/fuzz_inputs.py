@@ -40,7 +40,8 @@ from tabular import REPO, start_ray, versions  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results"
 
 
-def draw(n: int) -> list:
+def draw(n: int, strategy: Any = None) -> list:
+    """``n`` derandomized examples of ``strategy`` (default: the hostile tables)."""
     from hypothesis import HealthCheck, Phase, given, settings
 
     from raymlx.testing.tables import tables
@@ -49,7 +50,7 @@ def draw(n: int) -> list:
 
     @settings(max_examples=n, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(example=tables())
+    @given(example=tables() if strategy is None else strategy)
     def collect(example) -> None:
         out.append(example)
 

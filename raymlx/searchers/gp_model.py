@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 
 SQRT5 = np.sqrt(5.0)
 JITTER = 1e-10  # sklearn's default alpha on the diagonal
-#: log-space bounds: signal variance, lengthscales, noise variance (sklearn's ones in gp.py)
+#: the bounds of signal variance, lengthscales and noise variance (searched in log space)
 SIGNAL_BOUNDS, LENGTH_BOUNDS, NOISE_BOUNDS = (1e-3, 1e3), (1e-2, 1e2), (1e-8, 1e-1)
 
 
@@ -52,11 +52,16 @@ class MaternGP:
         self.D = diff * diff  # (n, n, d) squared differences, once per fit
         self.D_flat = self.D.reshape(-1, self.dims)
 
+    def _training_distances(self, theta: np.ndarray) -> np.ndarray:
+        """Scaled distances between the prepared rows, from their squared differences."""
+        n = len(self.y)
+        return np.sqrt(np.maximum(self.D_flat @ np.exp(-2.0 * theta[1:-1]), 0.0)).reshape(n, n)
+
     def log_likelihood(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The log marginal likelihood of the prepared data and its gradient in ``theta``."""
         signal, inv_l2, noise = np.exp(theta[0]), np.exp(-2.0 * theta[1:-1]), np.exp(theta[-1])
         n = len(self.y)
-        r = np.sqrt(np.maximum(self.D_flat @ inv_l2, 0.0)).reshape(n, n)
+        r = self._training_distances(theta)
         e = np.exp(-SQRT5 * r)
         Kf = signal * (1.0 + SQRT5 * r + 5.0 / 3.0 * r * r) * e
         K = Kf + (noise + JITTER) * np.eye(n)
@@ -102,9 +107,10 @@ class MaternGP:
 
     def _factor(self) -> None:
         signal, noise = np.exp(self.theta[0]), np.exp(self.theta[-1])
-        r = self._distance(self.X, self.X)
-        K = _matern(r, signal) + (noise + JITTER) * np.eye(len(self.X))
-        for extra in (0.0, 1e-8, 1e-6, 1e-4):  # rounding can leave K barely indefinite
+        # the distances the likelihood used, so K is the matrix the optimiser factored
+        K = _matern(self._training_distances(self.theta), signal) \
+            + (noise + JITTER) * np.eye(len(self.X))
+        for extra in (0.0, 1e-8, 1e-6, 1e-4):  # a sentinel-only fit can leave it indefinite
             try:
                 self.L = cholesky(K + extra * np.eye(len(K)), lower=True)
                 break
@@ -115,6 +121,7 @@ class MaternGP:
         self.alpha = cho_solve((self.L, True), self.y)
 
     def _distance(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """Scaled distances between new rows ``A`` and the training rows ``B``."""
         scale = np.exp(self.theta[1:-1])
         a, b = A / scale, B / scale
         sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T

@@ -55,6 +55,8 @@ class ModelRecord:
         return self.error is None and (self.models_path is not None or bool(self.weights))
 
 
+FULL_SUFFIX = "_full"  # the name of refit_full's model for a bag (engine/refit.py)
+
 LEADERBOARD_COLUMNS = ["model", "family", "score_val", "score_test", "stack_level",
                        "fit_time_s", "predict_time_s", "config", "error", "note"]
 

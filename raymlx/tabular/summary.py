@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from raymlx.tabular.explain import plots as _plots
+from raymlx.tabular.predictor import FULL_SUFFIX
 
-FULL_SUFFIX = "_full"  # raymlx.tabular.engine.refit's (not imported: it needs the engine)
 COLOURS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
            "#000000")  # Paul Tol's bright scheme: distinct for colour-blind readers too
 
@@ -26,7 +26,7 @@ def _families(models: Any) -> dict[str, dict[str, Any]]:
     metric = models.metric
     out: dict[str, dict[str, Any]] = {}
     for rec in models.records.values():
-        # ensembles are no trials, nor are refit_full's models (engine.refit.FULL_SUFFIX)
+        # ensembles are no trials, nor are refit_full's models
         if rec.weights or rec.family == "ensemble" or rec.name.endswith(FULL_SUFFIX):
             continue
         f = out.setdefault(rec.family, {"trials": 0, "finished": 0, "failed_or_stopped": 0,
@@ -112,7 +112,7 @@ def _colour_of(families: list[str]) -> dict[str, str]:
 
 def plot_leaderboard(board: pd.DataFrame, metric: str, path: Path, best: str) -> Path:
     """Out-of-fold score of every model that finished, best on top, by family's colour."""
-    plt = _plots._plt()
+    plt = _plots.pyplot()
     rows = board.dropna(subset=["score_val"]).head(30).iloc[::-1]
     colours = _colour_of(list(board["family"]))
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.6))
@@ -120,7 +120,7 @@ def plot_leaderboard(board: pd.DataFrame, metric: str, path: Path, best: str) ->
         ax.text(0.5, 0.5, "no model has an out-of-fold score", ha="center",
                 transform=ax.transAxes)
         ax.set_title("Leaderboard")
-        return _plots._save(fig, path)
+        return _plots.save_figure(fig, path)
     ax.barh(rows["model"], rows["score_val"], color=[colours[f] for f in rows["family"]])
     low, high = rows["score_val"].min(), rows["score_val"].max()
     pad = (high - low) * 0.15 or abs(high) * 0.05 or 0.01
@@ -132,12 +132,12 @@ def plot_leaderboard(board: pd.DataFrame, metric: str, path: Path, best: str) ->
     ax.set_title(f"Leaderboard (final model in bold: {best})")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
     ax.legend(handles, list(colours), fontsize=7, loc="lower right")
-    return _plots._save(fig, path)
+    return _plots.save_figure(fig, path)
 
 
 def plot_history(models: Any, started: float | None, path: Path) -> Path:
     """Each finished trial's score against when it finished, and the best so far."""
-    plt = _plots._plt()
+    plt = _plots.pyplot()
     recs = [r for r in models.records.values()
             if r.ok and not r.weights and np.isfinite(getattr(r, "finished_at", np.nan))]
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -167,19 +167,19 @@ def plot_history(models: Any, started: float | None, path: Path) -> Path:
     ax.set_xlabel("seconds since the fit's time limit began")
     ax.set_ylabel(f"{metric.name} (out-of-fold)")
     ax.set_title("Search history (triangles: stacking layers)")
-    return _plots._save(fig, path)
+    return _plots.save_figure(fig, path)
 
 
 def plot_weights(weights: dict[str, float], name: str, path: Path) -> Path:
     """The final ensemble's weight per member (one bar for a single model)."""
-    plt = _plots._plt()
+    plt = _plots.pyplot()
     items = sorted(weights.items(), key=lambda kv: kv[1]) or [(name, 1.0)]
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(items) + 1.6))
     ax.barh([k for k, _ in items], [v for _, v in items], color=_plots.BLUE)
     ax.set_xlabel("weight in the final model")
     ax.set_xlim(0, 1)
     ax.set_title(f"Ensemble weights of {name}")
-    return _plots._save(fig, path)
+    return _plots.save_figure(fig, path)
 
 
 def fit_summary(aml: Any, plot: str | Path | None, show: bool) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ray import tune
 
+from raymlx._internal.phase_times import timed
 from raymlx._internal.ray_session import temporary_env
 from raymlx.cluster.inventory import read_nodes
 from raymlx.cluster.manager import final_summary, start_manager
@@ -255,9 +256,10 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     with owning_fit_actors(manager, store, "the prepared table and the finished trials "
                            f"stay in {folder}"):
         entries = list(done)
-        t0 = time.time()
+        phases: dict[str, float] = {}
         if todo is None or todo > 0:
-            with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
+            with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True), \
+                    timed(phases, "search (data-parallel trials)"):
                 grid = tuner.fit()
             entries += _entries([grid[i] for i in range(len(grid))])
         records = _records(entries, metric)
@@ -266,13 +268,11 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
             errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
             raise FitError(f"no model finished within the limits ({len(records)} trials): "
                            f"{errors or 'no trial ran'}; raise time_limit")
-        searched = time.time() - t0
         y_hold = read_labels(inputs.holdout_files, problem)  # the one column the driver reads
-        pending = final_model.start_ensemble(models, records, store, y_hold,
-                                             final_model.ENSEMBLE_NAME)
-        best = final_model.finish_ensemble(models, pending, deadline, level=1)
-        phases = {"search (data-parallel trials)": searched,
-                  "ensemble (holdout)": time.time() - t0 - searched}
+        with timed(phases, "ensemble (holdout)"):
+            pending = final_model.start_ensemble(models, records, store, y_hold,
+                                                 final_model.ENSEMBLE_NAME)
+            best = final_model.finish_ensemble(models, pending, deadline, level=1)
         settle = min(2.0, max(0.05, deadline - time.time() - 1.0))
         report = final_summary(manager, settle)
     save_cluster_report(folder, report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from raymlx._internal.phase_times import timed
 from raymlx.tabular.settings import FitSettings
 
 
@@ -29,19 +30,16 @@ def after_search(aml: Any, settings: FitSettings, inputs: Any, t_start: float,
                  time_limit: float | None, t_wall: float) -> Any:
     """Runs the refit and the latency choice the settings ask for, on the fitted ``aml``."""
     ran = False
-    phases = getattr(aml, "phase_times_", {})
     if settings.refit_full and _in_memory(inputs):
         left = None if not time_limit else max(1.0, t_start + time_limit - time.time())
-        t0 = time.time()
-        aml.refit_full(time_limit=left)
-        phases["refit_full"] = time.time() - t0
+        with timed(aml.phase_times_, "refit_full"):
+            aml.refit_full(time_limit=left)
         ran = True
     if settings.infer_limit is not None and _in_memory(inputs):
         from raymlx.tabular.engine.infer_limit import choose_within_limit
 
-        t0 = time.time()
-        choose_within_limit(aml, inputs, settings.infer_limit)
-        phases["infer_limit"] = time.time() - t0
+        with timed(aml.phase_times_, "infer_limit"):
+            choose_within_limit(aml, inputs, settings.infer_limit)
         ran = True
     if ran:
         aml.fit_time_s_ = time.time() - t_wall

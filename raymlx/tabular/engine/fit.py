@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import ray
 
+from raymlx._internal.phase_times import timed
 from raymlx.cluster.inventory import read_nodes
 from raymlx.cluster.manager import final_summary, start_manager
 from raymlx.cluster.policy import describe_request, plan_resources
@@ -174,9 +175,8 @@ class _FitRun:
         y = arrays["y"]
         reload_finished(self.store, self.ledger, self.folder)
         self.ctx = self.ctx.with_data(ray.put(arrays))  # once, for every layer's trials
-        t0 = time.time()
-        records = self._layer_one()
-        self.phase_times["search (layer 1)"] = time.time() - t0
+        with timed(self.phase_times, "search (layer 1)"):
+            records = self._layer_one()
         models = ModelSet(self.inputs.problem, records)
         if not models.usable():
             errors = "; ".join(sorted({r.error or "" for r in records}))[:400]
@@ -184,23 +184,21 @@ class _FitRun:
                            f"trials): {errors or 'no trial ran'}; raise time_limit")
         log.debug("search ended %.2f s before the deadline", self.deadline - time.time())
         # layer 1's ensemble is selected in the store actor while the stackers train
-        pending = final_model.start_ensemble(models, records, self.store, y,
-                                             final_model.ENSEMBLE_NAME)
-        tops = [final_model.finish_ensemble(models, pending, self.deadline, level=1)]
-        self.phase_times["ensemble (layer 1)"] = time.time() - t0 - sum(
-            self.phase_times.values())
+        with timed(self.phase_times, "ensemble (layer 1)"):
+            pending = final_model.start_ensemble(models, records, self.store, y,
+                                                 final_model.ENSEMBLE_NAME)
+            tops = [final_model.finish_ensemble(models, pending, self.deadline, level=1)]
         layer = records
         for level in range(2, self.settings.num_stack_levels + 2):
-            t0 = time.time()
-            layer = self._stack_layer(level, layer, models)
-            self.phase_times[f"stacking (layer {level})"] = time.time() - t0
+            with timed(self.phase_times, f"stacking (layer {level})"):
+                layer = self._stack_layer(level, layer, models)
             if not layer:
                 break
-            t0 = time.time()
-            pending = final_model.start_ensemble(models, layer, self.store, y,
-                                                 f"{final_model.ENSEMBLE_NAME}_L{level}")
-            tops.append(final_model.finish_ensemble(models, pending, self.deadline, level))
-            self.phase_times[f"ensemble (layer {level})"] = time.time() - t0
+            with timed(self.phase_times, f"ensemble (layer {level})"):
+                pending = final_model.start_ensemble(models, layer, self.store, y,
+                                                     f"{final_model.ENSEMBLE_NAME}_L{level}")
+                tops.append(final_model.finish_ensemble(models, pending, self.deadline,
+                                                        level))
         log.debug("ensembles done %.2f s before the deadline", self.deadline - time.time())
         return models, tops
 

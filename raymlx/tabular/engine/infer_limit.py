@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from raymlx.tabular.engine.refit import FULL_SUFFIX, _stored_predictions, trial_checkpoints
+from raymlx.tabular.engine.ledger import trial_checkpoints
+from raymlx.tabular.engine.refit import FULL_SUFFIX, _stored_predictions
 from raymlx.tabular.predictor import ModelRecord
 
 log = logging.getLogger("raymlx")

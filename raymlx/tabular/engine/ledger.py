@@ -122,6 +122,16 @@ def read_ledger(folder: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def trial_checkpoints(folder: Path) -> dict[str, Path]:
+    """trial id -> its checkpoint folder, from the fit's ledger."""
+    out = {}
+    for entries in read_ledger(folder).values():
+        for e in entries:
+            if e.get("checkpoint"):
+                out[e["trial_id"]] = folder / e["checkpoint"]
+    return out
+
+
 def reset_phase(folder: Path, phase: str) -> None:
     """Marks ``phase``'s trials so far as stale (their inputs changed): a later resume
     trains that phase again."""

@@ -37,16 +37,15 @@ from raymlx.cluster.inventory import read_nodes
 from raymlx.cluster.policy import plan_resources
 from raymlx.errors import InputError
 from raymlx.tabular.engine.inputs import FitInputs, saved_inputs
-from raymlx.tabular.engine.ledger import STATE_FILE, load_fit_state, read_ledger
+from raymlx.tabular.engine.ledger import STATE_FILE, load_fit_state, trial_checkpoints
 from raymlx.tabular.engine.trial import HOLDOUT_FILE, MODELS_FILE, OOF_FILE
 from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.models.base import FoldEstimator, ModelFamily
-from raymlx.tabular.predictor import ModelRecord, ModelSet
+from raymlx.tabular.predictor import FULL_SUFFIX, ModelRecord, ModelSet
 from raymlx.tabular.problem import Problem
 
 log = logging.getLogger("raymlx")
 
-FULL_SUFFIX = "_full"
 REFIT_FOLDER = "refit"
 
 
@@ -82,16 +81,6 @@ def _fit_full(family: ModelFamily, params: dict, problem: Problem, X: np.ndarray
     est = family.make_estimator(params, problem, num_threads=threads, seed=seed)
     est.fit(X, y, None, None, deadline=deadline)
     return est, time.time() - t0
-
-
-def trial_checkpoints(folder: Path) -> dict[str, Path]:
-    """trial id -> its checkpoint folder, from the fit's ledger."""
-    out = {}
-    for entries in read_ledger(folder).values():
-        for e in entries:
-            if e.get("checkpoint"):
-                out[e["trial_id"]] = folder / e["checkpoint"]
-    return out
 
 
 def _stored_predictions(rec: ModelRecord, checkpoints: dict[str, Path],

@@ -21,8 +21,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 GRID_POINTS = 20
 
 
-class _Classifier(ClassifierMixin, BaseEstimator):
-    """The predictor as the fitted scikit-learn classifier partial_dependence expects."""
+class _Fitted(BaseEstimator):
+    """The predictor as the fitted scikit-learn estimator ``partial_dependence`` expects."""
 
     def __init__(self, aml: Any = None, model: str | None = None) -> None:
         self.aml = aml
@@ -30,36 +30,27 @@ class _Classifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
+
+    def fit(self, X, y=None):  # pragma: no cover - never called: the predictor is fitted
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.aml._predict_frame(X, self.model, "dependence rows")[0]
+
+
+class _Classifier(ClassifierMixin, _Fitted):
+    """The predictor as a fitted scikit-learn classifier."""
 
     @property
     def classes_(self) -> np.ndarray:
         return np.asarray(self.aml.problem_.classes)
 
-    def fit(self, X, y=None):  # pragma: no cover - never called: the predictor is fitted
-        return self
-
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.aml._predict_frame(X, self.model, "dependence rows")[1]
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.aml._predict_frame(X, self.model, "dependence rows")[0]
 
-
-class _Regressor(RegressorMixin, BaseEstimator):
+class _Regressor(RegressorMixin, _Fitted):
     """The predictor as a fitted scikit-learn regressor."""
-
-    def __init__(self, aml: Any = None, model: str | None = None) -> None:
-        self.aml = aml
-        self.model = model
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def fit(self, X, y=None):  # pragma: no cover
-        return self
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.aml._predict_frame(X, self.model, "dependence rows")[0]
 
 
 def grid(column: pd.Series, points: int = GRID_POINTS) -> np.ndarray | None:

@@ -43,12 +43,12 @@ def _flat(pred: np.ndarray) -> np.ndarray:
 
 def _out_of_fold(aml: Any, names: list[str]) -> dict[str, np.ndarray] | None:
     """Each model's out-of-fold predictions from the fit folder, or None if any is gone."""
-    from raymlx.tabular.engine.refit import trial_checkpoints
-    from raymlx.tabular.engine.trial import OOF_FILE
-
     folder = getattr(aml, "experiment_path_", None)
     if folder is None or not Path(folder).is_dir():
-        return None
+        return None  # a predictor whose fit folder is gone reads nothing (and imports no Ray)
+    from raymlx.tabular.engine.ledger import trial_checkpoints
+    from raymlx.tabular.engine.trial import OOF_FILE
+
     where = trial_checkpoints(Path(folder))
     out = {}
     for name in names:

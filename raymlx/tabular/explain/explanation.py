@@ -114,17 +114,15 @@ def _output_name(aml: Any) -> str:
     return f"P({p.label}={p.classes[1]})" if len(p.classes) == 2 else "probability"
 
 
-def _scorer(aml: Any, label: str, model: str | None):
-    from raymlx.tabular.metrics import get_metric
-
-    metric = get_metric(aml.problem_.metric, aml.problem_.problem_type)
+def _score_for(aml: Any, label: str):
+    """``score_for(model)``: model's score of (features, label) frames, higher is better."""
+    sign = aml.models_.metric.sign()
 
     def score_for(name: str | None):
         def score(frame: pd.DataFrame, y: pd.Series) -> float:
-            return metric.sign() * aml.score(frame.assign(**{label: y.to_numpy()}),
-                                             model=name)
+            return sign * aml.score(frame.assign(**{label: y.to_numpy()}), model=name)
         return score
-    return metric, score_for(model), score_for
+    return score_for
 
 
 def _top_features(aml: Any, tables: dict[str, pd.DataFrame], contrib: Contributions | None,
@@ -167,12 +165,10 @@ def explain_predictor(aml: Any, data: Any, kinds: list[str] | None, plot_dir: An
     features = df.drop(columns=[label]) if labelled else df
     out = Explanation(name)
     folder = Path(plot_dir) if plot_dir is not None else None
-    title = f"{name}"
-    if "importance" in chosen or "importance_heatmap" in chosen:
-        metric, score, score_for = _scorer(aml, label, name)
+    title, metric, score_for = name, aml.models_.metric, _score_for(aml, label)
     if "importance" in chosen:
-        out.tables["importance"] = permutation_importances(score, features, df[label],
-                                                           n_repeats, aml.seed)
+        out.tables["importance"] = permutation_importances(score_for(name), features,
+                                                           df[label], n_repeats, aml.seed)
         if folder:
             out.plots["importance"] = plots.importance(
                 out.tables["importance"], folder / "importance.png", metric.name,
@@ -216,8 +212,7 @@ def explain_predictor(aml: Any, data: Any, kinds: list[str] | None, plot_dir: An
                         f"{'Partial dependence' if kind == 'pdp' else 'ICE and PD'}, {title}",
                         _output_name(aml))
     if "residuals" in chosen:
-        pred, _ = aml._predict_frame(features, name, "explanation data")
-        out.tables["residuals"] = residuals(y, np.asarray(pred, dtype=float), df.index)
+        out.tables["residuals"] = residuals(y, aml.models_.predict(X, name), df.index)
         if folder:
             out.plots["residuals"] = plots.residuals(out.tables["residuals"],
                                                      folder / "residuals.png",

@@ -16,7 +16,8 @@ BLUE, RED, GREY = "#4477aa", "#cc6677", "#999999"
 TOP = 15  # features shown in the importance and contribution plots
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,12 +26,13 @@ def _plt():
     return plt
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
+    """Lays ``fig`` out, writes it as PNG at ``path`` (making its folder) and closes it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    _plt().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -42,7 +44,7 @@ def importance(table: pd.DataFrame, path: str | Path, metric: str,
                title: str | None = None) -> Path:
     """Horizontal bars of permutation importance with their standard deviation, best on
     top; columns whose p-value is under 0.05 are drawn dark."""
-    plt = _plt()
+    plt = pyplot()
     t = table.head(TOP).iloc[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(t) + 1.5))
     sig = t["p_value"] < 0.05 if "p_value" in t else pd.Series(True, index=t.index)
@@ -51,14 +53,14 @@ def importance(table: pd.DataFrame, path: str | Path, metric: str,
     ax.set_xlabel(f"drop in {metric} when the column is shuffled")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_title(title or "Permutation importance (grey: p ≥ 0.05)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def contributions(values: pd.DataFrame, frame: pd.DataFrame, path: str | Path,
                   title: str, xlabel: str = "contribution to the prediction") -> Path:
     """The summary of per-row contributions: one strip of dots per column (most important
     on top), each dot a row, coloured by the column's value (numbers; grey otherwise)."""
-    plt = _plt()
+    plt = pyplot()
     order = values.abs().mean().sort_values(ascending=False).index[:TOP][::-1]
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(order) + 1.6))
     rng = np.random.default_rng(0)
@@ -83,14 +85,14 @@ def contributions(values: pd.DataFrame, frame: pd.DataFrame, path: str | Path,
         bar = fig.colorbar(points, ax=ax, ticks=[0, 1], pad=0.01)
         bar.ax.set_yticklabels(["low", "high"])
         bar.set_label("column value")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def dependence(pdp: pd.DataFrame, ice: pd.DataFrame, path: str | Path, title: str,
                output: str, max_lines: int = 50) -> Path:
     """One panel per column: thin ICE lines (up to ``max_lines`` rows) under the thick
     partial dependence line; one line per class for more than two classes."""
-    plt = _plt()
+    plt = pyplot()
     features = list(dict.fromkeys(pdp["feature"]))
     cols = min(3, len(features)) or 1
     rows = (len(features) + cols - 1) // cols or 1
@@ -118,12 +120,12 @@ def dependence(pdp: pd.DataFrame, ice: pd.DataFrame, path: str | Path, title: st
     for ax in list(axes.flat)[len(features):]:
         ax.set_visible(False)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def residuals(table: pd.DataFrame, path: str | Path, title: str) -> Path:
     """Residual against prediction, and the residuals' histogram."""
-    plt = _plt()
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
     a.scatter(table["prediction"], table["residual"], s=8, color=BLUE, alpha=0.6)
     a.axhline(0, color="black", lw=0.8)
@@ -133,14 +135,14 @@ def residuals(table: pd.DataFrame, path: str | Path, title: str) -> Path:
     b.set_xlabel("residual")
     b.set_ylabel("rows")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def heatmap(matrix: pd.DataFrame, path: str | Path, title: str, label: str,
             fmt: str = "{:.2f}", cmap: str = "viridis", row_share: bool = False) -> Path:
     """A matrix with every cell's number written in it; ``row_share`` colours each row by
     its share of the row's total (a confusion matrix's recall per class)."""
-    plt = _plt()
+    plt = pyplot()
     data = matrix.to_numpy(dtype=float)
     colour = data / np.clip(data.sum(axis=1, keepdims=True), 1e-12, None) if row_share \
         else data
@@ -163,13 +165,13 @@ def heatmap(matrix: pd.DataFrame, path: str | Path, title: str, label: str,
         ax.set_ylabel(str(matrix.index.name))
     fig.colorbar(image, ax=ax, label=label)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def row_contributions(contrib: pd.Series, base: float, prediction: float,
                       path: str | Path, title: str) -> Path:
     """One row: its largest contributions as bars from the base value to the prediction."""
-    plt = _plt()
+    plt = pyplot()
     top = contrib.reindex(contrib.abs().sort_values(ascending=False).index[:TOP])[::-1]
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(top) + 1.6))
     ax.barh([str(i) for i in top.index], top.to_numpy(),
@@ -177,8 +179,8 @@ def row_contributions(contrib: pd.Series, base: float, prediction: float,
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(f"contribution (base {base:.4g} → prediction {prediction:.4g})")
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-__all__ = ["contributions", "dependence", "heatmap", "importance", "residuals",
-           "row_contributions"]
+__all__ = ["contributions", "dependence", "heatmap", "importance", "pyplot", "residuals",
+           "row_contributions", "save_figure"]
