@@ -38,6 +38,10 @@ ABOUT = {
     "fuzz_files": "Generated hostile CSV files: raymlx against pandas.read_csv plus FLAML.",
     "hpo_gp": "The GP searcher's regret after its surrogate rewrite, beside Optuna's GP.",
     "gp_cost": "Milliseconds per GP suggestion at 100 observations, raymlx against Optuna.",
+    "chaos": "Fits on a simulated 3-node cluster under injected faults, against the "
+             "fault-free fit.",
+    "long_fit": "Driver memory over a thousand-trial fit, raymlx against a plain Ray Tune "
+                "script.",
 }
 
 

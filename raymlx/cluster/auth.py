@@ -79,3 +79,27 @@ def prepare_local_token(address: str | None) -> Path | None:
         pass
     path, _ = write_token_file(DEFAULT_TOKEN_FILE)
     return path
+
+
+def token_auth_enforced(address: str, timeout_s: float = 90.0) -> bool:
+    """True when the cluster at ``address`` refuses a client holding a wrong token (so
+    token authentication is on), False when that client gets a task run.
+
+    The check runs a client in a subprocess, with a random token of the right form in
+    place of the real one; the chaos and long-fit benchmarks record it next to their
+    figures."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    env.pop("RAY_ADDRESS", None)
+    code = ("import ray\n"
+            f"ray.init(address={address!r}, log_to_driver=False)\n"
+            "print('ran', ray.get(ray.remote(lambda: 42).remote(), timeout=30))\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return True  # never let in
+    return "ran 42" not in out.stdout

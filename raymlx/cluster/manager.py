@@ -15,12 +15,23 @@ here, so that its retry (when the process had to be ended) fails at once.
 
 The actor runs one method at a time (no threads): Ray delivers one caller's calls in order,
 so a trial's "started" always precedes its "finished", and readers see a consistent state.
+
+The manager survives its own loss: Ray restarts it (``max_restarts=-1``) with the same
+arguments and replays the calls in flight (``max_task_retries=-1``). Given a ``journal``
+(a file in the fit folder), it appends every message it gets there as one JSON line under
+its run's id, and a restarted manager reads its run's lines back, so the report after a
+restart is the report without one. A journal line that cannot be written (a full disk)
+stops the journal, never the fit.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -32,6 +43,9 @@ from raymlx.cluster.memory_guard import node_memory
 
 NAMESPACE = "raymlx"
 NAME_PREFIX = "resource-manager:"
+JOURNAL_FILE = "manager_journal.jsonl"
+
+log = logging.getLogger("raymlx")
 
 
 @ray.remote(num_cpus=0)
@@ -40,7 +54,8 @@ class ResourceManager:
     waiting, except :meth:`overrun`, one round trip at the start of a trial that has a
     memory limit."""
 
-    def __init__(self, fit_name: str, plan: dict[str, Any], deadline: float) -> None:
+    def __init__(self, fit_name: str, plan: dict[str, Any], deadline: float,
+                 journal: str | None = None, run_id: str = "") -> None:
         self.fit_name = fit_name
         self.plan = plan
         self.deadline = deadline
@@ -49,9 +64,51 @@ class ResourceManager:
         self.trials: dict[str, dict[str, Any]] = {}
         self.overruns: dict[str, str] = {}
         self.node_memory: dict[str, tuple[int, int]] = {}
+        self.restarts = 0
+        self._journal, self._run_id = (Path(journal) if journal else None), run_id
+        if not self._replay():
+            self._write("init", self.started, self.nodes_at_start)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    # --- the journal
+    def _write(self, kind: str, *args: Any) -> None:
+        if self._journal is None:
+            return
+        try:
+            with open(self._journal, "a") as fh:
+                fh.write(json.dumps({"run": self._run_id, "kind": kind, "args": args},
+                                    default=str) + "\n")
+        except OSError as exc:  # a full disk: the report may lose a restart, not the fit
+            log.warning("the resource manager's journal stops: %s", exc)
+            self._journal = None
+
+    def _replay(self) -> bool:
+        """Applies this run's journal lines (after a restart); True if there were any."""
+        if self._journal is None or not self._journal.is_file():
+            return False
+        lines = [json.loads(line) for line in self._journal.read_text().splitlines()
+                 if line.strip()]
+        mine = [e for e in lines if e.get("run") == self._run_id]
+        if not mine:
+            return False
+        journal, self._journal = self._journal, None  # applied, not written again
+        for e in mine:
+            if e["kind"] == "init":
+                self.started, self.nodes_at_start = e["args"]
+            elif e["kind"] == "restart":
+                self.restarts += 1
+            else:
+                getattr(self, e["kind"])(*e["args"])
+        self._journal = journal
+        self.restarts += 1
+        self._write("restart")
+        return True
 
     # --- messages from trials
     def trial_started(self, trial_id: str, info: dict[str, Any]) -> None:
+        self._write("trial_started", trial_id, info)
         trial = self.trials.setdefault(trial_id, {"family": info.get("family"),
                                                   "group": info.get("trial") or trial_id,
                                                   "attempts": []})
@@ -64,6 +121,7 @@ class ResourceManager:
             self.node_memory[info["node_id"]] = tuple(info["node_memory"])
 
     def trial_finished(self, trial_id: str, status: str, info: dict[str, Any]) -> None:
+        self._write("trial_finished", trial_id, status, info)
         trial = self.trials.get(trial_id)
         if not trial or not trial["attempts"]:
             return
@@ -76,6 +134,7 @@ class ResourceManager:
             self.node_memory[attempt["node_id"]] = tuple(info["node_memory"])
 
     def record_overrun(self, trial_id: str, message: str) -> None:
+        self._write("record_overrun", trial_id, message)
         self.overruns[trial_id] = message
 
     def overrun(self, trial_id: str) -> str | None:
@@ -117,7 +176,7 @@ class ResourceManager:
                 "trials_finished": sum(1 for g in groups.values() if not g["open"]),
                 "workers_running": len(self._open_attempts()),
                 "retries": sum(g["retries"] for g in groups.values()),
-                "memory_overruns": dict(self.overruns)}
+                "memory_overruns": dict(self.overruns), "manager_restarts": self.restarts}
 
     def open_trials(self) -> int:
         return len(self._open_attempts())
@@ -202,12 +261,16 @@ def on_this_node() -> NodeAffinitySchedulingStrategy:
     return NodeAffinitySchedulingStrategy(node_id=here, soft=False)
 
 
-def start_manager(fit_name: str, plan: dict[str, Any], deadline: float) -> ActorHandle:
+def start_manager(fit_name: str, plan: dict[str, Any], deadline: float,
+                  folder: Path | None = None) -> ActorHandle:
     """Starts the fit's manager on this (the driver's) node, named so that ``raymlx cluster
-    status`` finds it; returns its handle."""
+    status`` finds it, restarted by Ray if its process dies, journalled in ``folder`` when
+    given; returns its handle."""
+    journal = str(folder / JOURNAL_FILE) if folder is not None else None
     return ResourceManager.options(  # type: ignore[attr-defined]
         name=NAME_PREFIX + fit_name, namespace=NAMESPACE, get_if_exists=False,
-        scheduling_strategy=on_this_node()).remote(fit_name, plan, deadline)
+        scheduling_strategy=on_this_node(), max_restarts=-1, max_task_retries=-1,
+    ).remote(fit_name, plan, deadline, journal, uuid.uuid4().hex)
 
 
 def running_managers() -> list[str]:

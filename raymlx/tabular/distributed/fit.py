@@ -209,8 +209,9 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     # the booster, predicts the holdout and reports (measured 10-20 s on a 2-core node):
     # a trial cut off in that time by Tune's time budget is lost
     finish = min(60.0, max(20.0, 0.1 * time_limit)) if time_limit else 0.0
-    manager = start_manager(folder.name, {"data_parallel": plan.to_dict()}, deadline)
-    store, store_name = start_store(folder.name)
+    manager = start_manager(folder.name, {"data_parallel": plan.to_dict()}, deadline,
+                            folder)
+    store, store_name = start_store(folder)
     reload_finished(store, ledger, folder)
     done = ledger.get(PHASE, [])
     setup = LargeSetup(
@@ -226,7 +227,7 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     portfolio = large_portfolio(families, settings.hyperparameters)
     max_models = settings.max_models or (len(portfolio) if deadline == float("inf") else None)
     todo = None if max_models is None else max_models - len(done)
-    searcher = make_searcher(settings.searcher, settings.seed + (1000 if done else 0),
+    searcher = make_searcher(settings.searcher, settings.seed + (1000 + len(done) if done else 0),
                              remaining(portfolio, [e["model"] for e in done]))
     for e in done:
         if e["metrics"].get("final") and not e["error"]:

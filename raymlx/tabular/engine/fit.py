@@ -118,8 +118,8 @@ def run_fit(settings: FitSettings, inputs: FitInputs, folder: Path, t_start: flo
     log.info("resources: %d trials at once; %s", plan.concurrent_trials,
              ", ".join(f"{f}: {describe_request(r)}" for f, r in plan.requests.items()))
     deadline = (t_start + time_limit) if time_limit else float("inf")
-    manager = start_manager(folder.name, plan.to_dict(), deadline)
-    store, store_name = start_store(folder.name)
+    manager = start_manager(folder.name, plan.to_dict(), deadline, folder)
+    store, store_name = start_store(folder)
     run = _FitRun(settings, inputs, folder, ledger, families, plan, store_name, store,
                   deadline, time_limit)
     with owning_fit_actors(manager, store, f"finish this fit with AutoML.resume("
@@ -204,8 +204,10 @@ class _FitRun:
 
     def _layer_one(self) -> list[ModelRecord]:
         done = self.ledger.get("search", [])
+        # a resumed search draws anew, and differently after every interruption: one seed
+        # for all resumes proposed the same first configurations each time (chaos.py)
         searcher = make_searcher(self.settings.searcher,
-                                 self.settings.seed + (1000 if done else 0),  # draw anew
+                                 self.settings.seed + (1000 + len(done) if done else 0),
                                  remaining(self.portfolio, [e["model"] for e in done]))
         for e in done:
             if e["metrics"].get("score") is not None and not e["metrics"].get("error"):
@@ -239,9 +241,6 @@ class _FitRun:
             time.time() + left / (self.settings.num_stack_levels + 2 - level))
         phase = f"L{level}"
         done = [e["model"] for e in self.ledger.get(phase, [])]
-        refs = ray.get(self.store.refs.remote())
-        holdout = ray.get(self.store.holdout_refs.remote()) \
-            if "X_hold" in self.inputs.arrays else {}
         width = stack_width(len(inputs), problem.problem_type, problem.n_classes)
         log.info("stacking layer %d: %d stackers on %d features + the predictions of %d "
                  "models", level, len(stackers), problem.n_features, len(inputs))
@@ -254,8 +253,7 @@ class _FitRun:
             deadline=layer_end, max_models=len(stackers),
             problem=problem.with_features(problem.n_features + width), level=level,
             inputs=tuple(r.name for r in inputs),
-            stack_refs=tuple(refs[r.trial_id][0] for r in inputs),
-            holdout_refs=tuple(holdout[r.trial_id][0] for r in inputs) if holdout else (),
+            stacked=tuple(r.trial_id for r in inputs), holdout="X_hold" in self.inputs.arrays,
             previous=self.ledger.get(phase, [])))
         for rec in records:
             models.records[rec.name] = rec

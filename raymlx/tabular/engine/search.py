@@ -31,7 +31,7 @@ from raymlx.schedulers.in_order import InOrderASHAScheduler, InOrderFIFOSchedule
 from raymlx.searchers.deadline import StopAt
 from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible
 from raymlx.tabular.engine.ledger import TrialLedger, trial_index
-from raymlx.tabular.engine.oof_store import WarmUpStore
+from raymlx.tabular.engine.oof_store import StoreWatch, WarmUpStore
 from raymlx.tabular.engine.progress import ProgressReporter
 from raymlx.tabular.engine.trial import MODELS_FILE, TrialSetup, run_trial
 from raymlx.tabular.metrics import Metric
@@ -64,11 +64,11 @@ class Phase:
     """One Tune experiment of a fit: layer 1's search (``level`` 1) or a stacking layer.
 
     ``previous``: the ledger entries of this phase from an interrupted run; they come
-    first in the result and ``max_models`` counts them. A stacking layer passes
-    ``stack_refs``, the ObjectRefs of the out-of-fold predictions of the models named
-    ``inputs`` (and ``holdout_refs``, their predictions for the held-out rows, when the
-    data holds ``X_hold``) and its wider ``problem``; its records are named
-    ``<family>_<n>_L<level>``.
+    first in the result and ``max_models`` counts them. A stacking layer names the
+    models whose out-of-fold predictions it stacks (``inputs``, by their records'
+    names, and ``stacked``, by their trial ids in the store), says whether it reads their
+    predictions for the held-out rows too (``holdout``, when the data holds ``X_hold``)
+    and passes its wider ``problem``; its records are named ``<family>_<n>_L<level>``.
 
     ``scheduler``: None (every trial bags all its folds), ``"asha"`` (trials report after
     each fold and raymlx's ASHA, stopping rule, eta 3, budget = folds done, ends a
@@ -86,8 +86,8 @@ class Phase:
     problem: Problem | None = None  # None: the context's
     level: int = 1
     inputs: tuple[str, ...] = ()
-    stack_refs: tuple = ()
-    holdout_refs: tuple = ()
+    stacked: tuple[str, ...] = ()
+    holdout: bool = False
     previous: list[dict] = field(default_factory=list)
 
 
@@ -107,9 +107,10 @@ def run_search(ctx: SearchContext, phase: Phase) -> list[ModelRecord]:
                     problem=phase.problem or ctx.setup.problem,
                     report_folds=phase.scheduler is not None, phase=phase.experiment)
     # the trials read their inputs from the store (see raymlx.tabular.engine.oof_store);
-    # not waited for here, so the store's start overlaps the experiment's
-    sent = ctx.store.set_inputs.remote(phase.experiment, [
-        [ctx.data_ref], list(phase.stack_refs), list(phase.holdout_refs)])
+    # not waited for here, so the store's start overlaps the experiment's; sent again
+    # if the store restarts
+    watch = StoreWatch(ctx.store, phase.experiment,
+                       [[ctx.data_ref], list(phase.stacked), phase.holdout])
 
     plan = ctx.plan  # Tune keeps this function for the driver's life: it holds the plan only
 
@@ -143,15 +144,18 @@ def run_search(ctx: SearchContext, phase: Phase) -> list[ModelRecord]:
             verbose=0,
             callbacks=[ProgressReporter(ctx.metric, phase.deadline, max_models),
                        TrialLedger(ctx.folder, phase.phase), WarmUpStore(ctx.setup.store_name),
-                       StopOnInterrupt(), *ctx.callbacks],
+                       watch, StopOnInterrupt(), *ctx.callbacks],
             failure_config=tune.FailureConfig(max_failures=ctx.max_retries),
         ),
     )
     # Tune's own progress tables off while it runs (we log progress); Ctrl-C: see
     # raymlx.tabular.engine.interrupt
-    with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
-        grid = tuner.fit()
-        ray.get(sent)  # it has long arrived; this raises if the store failed
+    try:
+        with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
+            grid = tuner.fit()
+            ray.get(watch.sent())  # it has long arrived; this raises if the store failed
+    finally:
+        watch.close()
     results = [grid[i] for i in range(len(grid))]  # a ResultGrid is indexed, not iterated
     for res in sorted(results, key=lambda r: _trial_index(r.path)):
         metrics = res.metrics or {}

@@ -39,7 +39,7 @@ from ray import tune
 from raymlx.cluster.devices import trial_device
 from raymlx.cluster.manager import finished_message, get_manager, started_message
 from raymlx.cluster.memory_guard import MemoryGuard, MemoryLimitExceeded
-from raymlx.tabular.engine.oof_store import get_store, publish
+from raymlx.tabular.engine.oof_store import HOLDOUT_FILE, OOF_FILE, get_store, publish
 from raymlx.tabular.ensembles.bagging import fit_bag, predict_bag
 from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.metrics import get_metric
@@ -47,8 +47,11 @@ from raymlx.tabular.models.base import ModelFamily
 from raymlx.tabular.problem import Problem
 
 MODELS_FILE = "fold_models.pkl"
-OOF_FILE = "oof.npy"
-HOLDOUT_FILE = "holdout.npy"
+
+# Ray losing what a trial reads (the store restarted, so the predictions it owned are
+# gone; a node went away): not the model's fault, so the trial fails for Tune to rerun
+LOST_TO_RAY = (ray.exceptions.ObjectLostError, ray.exceptions.RayActorError,
+               ray.exceptions.ActorUnavailableError)
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,9 @@ def run_trial(config: dict, setup: TrialSetup) -> None:
                        **({"device_note": note} if note else {}))
         report_with_checkpoint(metrics, files)
         status = "ok"
+    except LOST_TO_RAY:
+        _inputs.cache_clear()  # a rerun in this process asks the store again
+        raise
     except Exception as exc:  # reported, not hidden: it becomes the leaderboard's error
         if isinstance(exc, MemoryLimitExceeded):
             tracker.record_overrun(str(exc), wait=False)
