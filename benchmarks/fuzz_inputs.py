@@ -10,6 +10,10 @@ prediction table drifted from the training schema.
   drifted table's preparation for predict. The target (issue 21) is that each either works
   or raises ``InputError`` with one line, never another exception.
 - raymlx, the first ``--fits`` tables that prepare: a whole fit on Ray and predict.
+- raymlx, the first ``--streamed`` tables: the large-data path (``data_path="distributed"``)
+  on Ray up to its first trial, for the table as a DataFrame and as a Parquet folder
+  (routing, the streaming pass, the pass that writes the prepared split), and predict's
+  preprocessing of the drifted table with what that path learnt.
 - FLAML (the peer), the first ``--peer-tables``: ``AutoML.fit`` with a 1 s budget, then
   predict on the drifted table. FLAML has no one-line-error contract; the table reports
   where its exceptions came from (FLAML's own code or the library below it).
@@ -18,7 +22,8 @@ For each outcome the result counts the tables and the distinct input kinds they 
 
 Reproduce (writes benchmarks/results/fuzz_inputs.json, about 10 minutes)::
 
-    .venv/bin/python benchmarks/fuzz_inputs.py --tables 400 --fits 20 --peer-tables 150
+    .venv/bin/python benchmarks/fuzz_inputs.py --tables 400 --fits 20 --peer-tables 150 \
+        --streamed 100
 """
 
 from __future__ import annotations
@@ -100,11 +105,36 @@ def raymlx_row(i: int, ex, fit: bool, work: Path) -> dict[str, Any]:
     return row
 
 
-def raymlx_outcomes(examples: list, fits: int, work: Path) -> list[dict[str, Any]]:
+def streamed_row(row: dict[str, Any], ex, work: Path) -> None:
+    """The large-data path (``data_path="distributed"``) up to its first trial, for the
+    table as a DataFrame and as a Parquet folder, and predict's preprocessing of the
+    drifted table with what it learnt."""
+    from raymlx.testing.tables import PreparedFit, one_line, parquet_folder, prepare_streamed
+
+    for stage, train in (("stream", ex.train),
+                         ("stream_parquet", parquet_folder(ex.train, work / "table"))):
+        if train is None:
+            continue
+        got: list = []
+        row[stage] = outcome_of(lambda t=train, s=stage, g=got: g.append(
+            prepare_streamed(ex, train=t, path=str(work / s))), one_line)
+        if got and "stream_predict" not in row:
+            row["stream_predict"] = outcome_of(
+                lambda g=got: PreparedFit(g[0]).transform(ex.predict), one_line)
+
+
+def raymlx_outcomes(examples: list, fits: int, work: Path,
+                    streamed: int = 0) -> list[dict[str, Any]]:
+    import shutil
+
     rows: list[dict[str, Any]] = []
     for i, ex in enumerate(examples):
         done = sum("fit" in r for r in rows)
         rows.append(raymlx_row(i, ex, done < fits, work))
+        if i < streamed:
+            one = work / f"streamed-{i}"
+            streamed_row(rows[-1], ex, one)
+            shutil.rmtree(one, ignore_errors=True)
     return rows
 
 
@@ -143,19 +173,23 @@ def main() -> None:
     ap.add_argument("--tables", type=int, default=400)
     ap.add_argument("--fits", type=int, default=20)
     ap.add_argument("--peer-tables", type=int, default=150)
+    ap.add_argument("--streamed", type=int, default=100,
+                    help="tables also sent down the large-data path (on Ray)")
     ap.add_argument("--peer-budget", type=float, default=1.0)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.time()
     examples = draw(args.tables)
-    if args.fits:
+    if args.fits or args.streamed:
         start_ray(2)
     with tempfile.TemporaryDirectory() as tmp:
-        ours = raymlx_outcomes(examples, args.fits, Path(tmp))
-    theirs = flaml_outcomes(examples[:args.peer_tables], args.peer_budget)
+        ours = raymlx_outcomes(examples, args.fits, Path(tmp), args.streamed)
+    theirs = (flaml_outcomes(examples[:args.peer_tables], args.peer_budget)
+              if args.peer_tables else [])
     summary = {
         "raymlx": {stage: summarise(ours, stage)
-                   for stage in ("prepare", "prepare_predict", "fit", "predict")},
+                   for stage in ("prepare", "prepare_predict", "fit", "predict", "stream",
+                                 "stream_parquet", "stream_predict")},
         "flaml": {stage: summarise(theirs, stage) for stage in ("fit", "predict")},
     }
     bad = sum(n["tables"] for stage in summary["raymlx"].values() for k, n in stage.items()

@@ -6,6 +6,8 @@ in one process each, on a local Ray with token authentication on (Ray 2.60's def
 
 - raymlx: ``AutoML(families=["linear"], max_models=N, num_folds=2, searcher="random")``
   on a 300-row binary table (tiny models: the cost is raymlx's and Tune's bookkeeping);
+- raymlx with its whole search as one Tune experiment (``CHUNK_TRIALS`` set past the trial
+  count), to show what running a long phase as experiments of 250 trials changes;
 - the peer, a hand-rolled Ray Tune script: ``Tuner`` over the same kind of model (a
   logistic regression, 2-fold cross-validated in the trial), ``tune.with_parameters``
   carrying the table, the same number of trials.
@@ -18,7 +20,7 @@ ledger (one line per trial), the leaderboard (one row per trial) and the progres
 (the last one says N/N), and compares the object store's use at the end with the bytes of
 the out-of-fold arrays the store holds.
 
-Reproduce (writes benchmarks/results/long_fit.json; about 15 minutes on 2 cores)::
+Reproduce (writes benchmarks/results/long_fit.json; about 5 minutes on 2 cores)::
 
     .venv/bin/python benchmarks/long_fit.py --trials 1000
 """
@@ -81,12 +83,17 @@ def sampler():
     return RssSampler()
 
 
-def slope_kb(samples: list[tuple]) -> float | None:
-    points = [(n, rss) for n, rss, _ in samples if n >= 100]
+def slope_kb(samples: list[tuple], start: int = 100) -> float | None:
+    """RSS against trials finished, by least squares from trial ``start`` on (KB/trial)."""
+    points = [(n, rss) for n, rss, _ in samples if n >= start]
     if len(points) < 3:
         return None
     n, rss = np.array(points, dtype=float).T
     return float(np.polyfit(n, rss, 1)[0] / 1024)
+
+
+def _kb(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 class _Lines(logging.Handler):
@@ -98,11 +105,15 @@ class _Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def run_raymlx(trials: int, work: Path) -> dict[str, Any]:
+def run_raymlx(trials: int, work: Path, chunk: int | None = None) -> dict[str, Any]:
     import ray
 
     from raymlx import AutoML
+    from raymlx.tabular.engine import search
     from raymlx.tabular.engine.ledger import LEDGER_FILE
+
+    if chunk:
+        search.CHUNK_TRIALS = chunk
 
     cb, lines = sampler(), _Lines()
     logging.getLogger("raymlx").addHandler(lines)
@@ -117,6 +128,9 @@ def run_raymlx(trials: int, work: Path) -> dict[str, Any]:
     held = ray.get(aml.oof_store_.refs.remote())
     oof_bytes = sum(a.nbytes for a in ray.get([v[0] for v in held.values()]))
     return {"system": "raymlx", "trials": trials, "wall_s": round(wall, 1),
+            "chunk_trials": search.CHUNK_TRIALS, "experiments": len(set(
+                json.loads(x)["experiment"] for x in
+                (folder / LEDGER_FILE).read_text().splitlines())),
             "samples": cb.samples, "slope_kb_per_trial": slope_kb(cb.samples),
             "leaderboard_trial_rows": int((board.family != "ensemble").sum()),
             "ledger_lines": ledger_lines, "progress_lines": len(progress),
@@ -154,7 +168,7 @@ def run_tune(trials: int, work: Path) -> dict[str, Any]:
             "results": len(grid), "object_store_end_bytes": plasma_bytes()}
 
 
-def one(system: str, trials: int) -> dict[str, Any]:
+def one(system: str, trials: int, chunk: int | None = None) -> dict[str, Any]:
     """One system's run in this process, with its own local Ray."""
     import tempfile
 
@@ -166,7 +180,11 @@ def one(system: str, trials: int) -> dict[str, Any]:
     try:
         address = ray.get_runtime_context().gcs_address
         work = Path(tempfile.mkdtemp(prefix=f"long-fit-{system}-"))
-        row = (run_raymlx if system == "raymlx" else run_tune)(trials, work)
+        if system == "tune":
+            row = run_tune(trials, work)
+        else:  # raymlx, or raymlx-one-experiment: the whole search as one Tune experiment
+            row = run_raymlx(trials, work, chunk=chunk if system == "raymlx" else 10**9)
+            row["system"] = system
         row["token_auth_enforced"] = token_auth_enforced(address)
     finally:
         ray.shutdown()
@@ -176,17 +194,20 @@ def one(system: str, trials: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=1000)
-    parser.add_argument("--systems", default="raymlx,tune")
+    parser.add_argument("--chunk-trials", type=int, help="raymlx's CHUNK_TRIALS (default 250)")
+    parser.add_argument("--systems", default="raymlx,raymlx-one-experiment,tune")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one system here
     parser.add_argument("--out", default=str(RESULTS / "long_fit.json"))
     args = parser.parse_args(argv)
     if args.one:
-        print("RESULT " + json.dumps(one(args.one, args.trials)), flush=True)
+        print("RESULT " + json.dumps(one(args.one, args.trials, args.chunk_trials)), flush=True)
         return {}
     rows = []
     for system in args.systems.split(","):
+        extra = [f"--chunk-trials={args.chunk_trials}"] if args.chunk_trials else []
         run = subprocess.run([sys.executable, __file__, "--one", system,
-                              "--trials", str(args.trials)], capture_output=True, text=True)
+                              "--trials", str(args.trials), *extra],
+                             capture_output=True, text=True)
         found = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
         if run.returncode or not found:
             rows.append({"system": system, "error": (run.stderr or run.stdout)[-2000:]})
@@ -195,16 +216,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for row in rows:
         slope = row.get("slope_kb_per_trial")
         row["flat"] = slope is not None and slope < TARGET_KB_PER_TRIAL
+        # past raymlx's first experiment of CHUNK_TRIALS (250) trials
+        row["slope_kb_per_trial_from_300"] = slope_kb(row.get("samples") or [], 300)
     result = {"benchmark": "long_fit", "target_kb_per_trial": TARGET_KB_PER_TRIAL,
               "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
-    print("system | trials | wall_s | RSS slope KB/trial | flat | RSS first -> last MB | "
-          "token auth")
+    print("system | trials | wall_s | RSS slope KB/trial | from trial 300 | flat | "
+          "RSS first -> last MB | token auth")
     for r in rows:
         s = r.get("samples") or [(0, 0, 0)]
         print(f"{r['system']} | {r.get('trials')} | {r.get('wall_s')} | "
-              f"{r.get('slope_kb_per_trial')} | {r['flat']} | "
+              f"{_kb(r.get('slope_kb_per_trial'))} | "
+              f"{_kb(r.get('slope_kb_per_trial_from_300'))} | {r['flat']} | "
               f"{s[0][1] / 2**20:.0f} -> {s[-1][1] / 2**20:.0f} | "
               f"{r.get('token_auth_enforced')} {r.get('error', '')[:300]}")
     return result

@@ -42,6 +42,8 @@ ABOUT = {
              "fault-free fit.",
     "long_fit": "Driver memory over a thousand-trial fit, raymlx against a plain Ray Tune "
                 "script.",
+    "fuzz_serving": "Generated hostile request bodies: raymlx serve's handling against a "
+                    "hand-rolled endpoint around the same predictor.",
 }
 
 

@@ -104,7 +104,9 @@ class AutoML(PredictorMethods, BaseEstimator):
             one-row serving) stays under it (:mod:`raymlx.tabular.engine.infer_limit`).
         callbacks: ``ray.tune.Callback`` instances (``MLflowLoggerCallback``, a logger of
             your own) that every Tune run of the fit calls with each trial's config and
-            results; kept for ``resume``, not saved with the predictor.
+            results; kept for ``resume``, not saved with the predictor. A phase of more
+            than 250 trials runs as several Tune experiments, so a callback's ``setup`` and
+            ``on_experiment_end`` may be called more than once.
         verbosity: 0 quiet, 1 progress lines on stderr, 2 also timing details.
 
     Following scikit-learn's rules, ``__init__`` only stores the arguments; ``fit`` checks

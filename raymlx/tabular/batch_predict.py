@@ -66,6 +66,11 @@ def score_dataset(aml: AutoML, ds: ray.data.Dataset, model: str | None = None,
 
     keep = list(keep_columns or [])
     names = ds.schema().names
+    # before anything runs: a column that is not there would fail every batch, lazily
+    missing = [c.name for c in aml.preprocessor_.columns_ if c.name not in names]
+    if missing:
+        raise InputError("the prediction data lacks columns the model was trained on: "
+                         f"{missing}")
     absent = [c for c in keep if c not in names]
     if absent:
         raise InputError(f"keep_columns names {absent[0]!r}, which the prediction data "

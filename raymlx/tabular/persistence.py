@@ -60,8 +60,7 @@ def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str
     """Writes ``state`` and copies of ``model_files`` (name -> pickle path) to ``target``,
     signed with ``key`` when one is given."""
     target = Path(target).expanduser().resolve()
-    if target.exists() and (not target.is_dir() or (
-            any(target.iterdir()) and not (target / MANIFEST).is_file())):
+    if _foreign(target):
         raise InputError(
             f"{str(target)!r} exists and is not a raymlx predictor folder; "
             "save to a new or empty folder"
@@ -86,6 +85,19 @@ def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _foreign(target: Path) -> bool:
+    """True when ``target`` holds something other than a raymlx predictor. Another save
+    to the same folder may swap it away while this looks (its folder is briefly absent):
+    a folder that vanishes meanwhile is one of ours."""
+    try:
+        if not target.exists():
+            return False
+        return not target.is_dir() or (any(target.iterdir())
+                                       and not (target / MANIFEST).is_file())
+    except FileNotFoundError:
+        return False
 
 
 @contextmanager

@@ -161,6 +161,38 @@ def check_files(files: list[str], what: str) -> None:
                 problem = "has the same columns in another order"
             raise InputError(f"the {what} file {path!r} {problem}, unlike the first file "
                              f"{local[0]!r}; every file needs the same columns")
+    if fmt == "parquet":
+        _check_types(local, what)
+
+
+def _check_types(files: list[str], what: str) -> None:
+    """Parquet files whose column types Arrow cannot merge (text in one, numbers in
+    another), found from the footers the way Ray Data merges them (types promoted where
+    they can be: int and float, or a column of nulls, merge)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(f) for f in files]
+    try:
+        pa.unify_schemas(schemas, promote_options="permissive")
+        return
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    merged = schemas[0]
+    for path, schema in zip(files[1:], schemas[1:]):
+        for field in schema:
+            known = merged.field(field.name) if field.name in merged.names else None
+            if known is None:
+                continue
+            try:
+                pa.unify_schemas([pa.schema([known]), pa.schema([field])],
+                                 promote_options="permissive")
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                raise InputError(
+                    f"the {what} file {path!r} stores column {field.name!r} as "
+                    f"{field.type}, where the files before it have {known.type}; every "
+                    "file needs the same column types") from None
+        merged = pa.unify_schemas([merged, schema], promote_options="permissive")
 
 
 def load_many(data: Any, what: str) -> pd.DataFrame:

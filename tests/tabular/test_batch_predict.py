@@ -8,6 +8,7 @@ import pytest
 from raymlx import AutoML
 from raymlx.cli import main
 from raymlx.errors import InputError
+from raymlx.testing.tables import DRIFT_KINDS, drift, one_line
 from tests.conftest import make_binary_frame
 
 
@@ -95,3 +96,21 @@ def test_a_bad_batch_on_the_cluster_is_one_line(fitted, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "column 'x1' of the prediction data has 1 infinite values" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", DRIFT_KINDS)
+def test_drifted_datasets_are_scored_or_refused_in_one_line(fitted, kind):
+    """A Dataset that drifts from the training schema (raymlx.testing.tables.drift): its
+    rows are scored, one prediction each, or the call (or, for a bad value, consuming the
+    lazy result) raises an InputError whose message is one line."""
+    import ray.data
+
+    aml, test, _, _ = fitted
+    frame = drift(kind, test.iloc[:60], seed=1)
+    try:
+        out = aml.predict(ray.data.from_pandas(frame)).to_pandas()
+    except InputError as err:
+        message = str(getattr(err, "cause", err))  # a scoring actor's: Ray's task error
+        assert one_line(InputError(message)), (kind, message)
+        return
+    assert len(out) == len(frame), kind

@@ -11,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from raymlx import AutoML
 from raymlx.errors import InputError
 from raymlx.testing.files import DAMAGE_KINDS, FileExample, csv_files
-from raymlx.testing.tables import Example, one_line, prepare_only, tables
+from raymlx.testing.tables import (
+    Example,
+    PreparedFit,
+    one_line,
+    parquet_folder,
+    prepare_only,
+    prepare_streamed,
+    tables,
+)
 
 EXAMPLES = 30
 FITTED = 4  # of them, the first that prepare go on to a real fit and predict
@@ -54,6 +62,31 @@ def test_hostile_tables_prepare_or_fail_in_one_line(example: Example, ray_sessio
         _check_error(err, example)
         return
     assert len(out) == len(example.predict)
+
+
+STREAMED = 20
+
+
+# the large-data path on Ray: routing, the streaming pass over the blocks and the pass that
+# writes the prepared Parquet, for tables given as a DataFrame and as a Parquet folder
+@settings(max_examples=STREAMED, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(example=tables())
+def test_hostile_tables_stream_or_fail_in_one_line(example: Example, ray_session, tmp_path):
+    for i, train in enumerate((example.train, parquet_folder(example.train, tmp_path / "table"))):
+        if train is None:
+            continue
+        try:
+            inputs = prepare_streamed(example, train=train, path=tmp_path / f"fit{i}")
+        except InputError as err:
+            _check_error(err, example)
+            continue
+        assert inputs.rows > 0 and inputs.train_files and inputs.holdout_files
+        try:
+            PreparedFit(inputs).transform(example.predict)  # predict's preprocessing
+        except InputError as err:
+            _check_error(err, example)
 
 
 def test_the_generator_covers_every_kind():

@@ -16,9 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from raymlx import AutoML
+from raymlx.errors import InputError
 from raymlx.tabular.serving.request_rows import MAX_ROWS, RequestError, answer, rows_from_body
+from raymlx.testing.request_bodies import request_bodies, respond
 from tests.conftest import make_binary_frame
 
 SCHEMA = {"columns": [{"name": "x", "type": "numeric", "expects": "a number"},
@@ -47,6 +51,7 @@ def test_json_rows_become_a_frame_of_the_read_columns():
     ([{"x": "old", "c": "a"}], "application/json", "row 0: column 'x' must be a number"),
     ([{"x": True, "c": "a"}], "application/json", "column 'x' must be a number"),
     ([{"x": 1, "c": ["a"]}], "application/json", "column 'c' must be a text or number"),
+    ([{"x": 10**400, "c": "a"}], "application/json", "row 0: column 'x' is infinite"),
     ([], "application/json", "the request has no rows"),
     (b"x\n1\n", "text/csv", "the rows lack the column 'c'"),
     (b"x,c\ninf,a\n", "text/csv", "row 0: column 'x' is infinite"),
@@ -153,6 +158,52 @@ def test_concurrent_callers_each_get_their_own_rows(served):
         results = list(pool.map(one, range(40)))
     assert [s for s, _ in results] == [200] * 40
     assert [p for _, p in results] == expected
+
+
+def _fuzz(examples: int) -> settings:
+    return settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@_fuzz(60)
+@given(data=st.data())
+def test_hostile_bodies_are_answered_or_refused_in_one_line(served, data):
+    """raymlx.testing.request_bodies, in process: each body gets one prediction per row
+    or a one-line InputError (a 400), never another exception (a 500)."""
+    url, aml = served[:2]
+    schema = _schema(url)
+    body = data.draw(request_bodies(schema))
+    try:
+        out = respond(aml, schema, body)
+    except InputError as err:
+        assert str(err) and "\n" not in str(err), (repr(str(err)), body.kinds)
+        return
+    if body.rows is not None:
+        assert len(out["predictions"]) == body.rows, body.kinds
+
+
+@_fuzz(20)
+@given(data=st.data())
+def test_hostile_bodies_over_http_get_200_or_400(served, data):
+    url = served[0]
+    body = data.draw(request_bodies(_schema(url)))
+    r = requests.post(url + "/predict", data=body.data,
+                      headers={"Content-Type": body.content_type}, timeout=60)
+    assert r.status_code in (200, 400), (r.status_code, r.text[:300], body.kinds)
+    if r.status_code == 400:
+        error = r.json()["error"]
+        assert error and "\n" not in error, (error, body.kinds)
+    elif body.rows is not None:
+        assert len(r.json()["predictions"]) == body.rows, body.kinds
+
+
+_SCHEMAS: dict[str, dict] = {}
+
+
+def _schema(url: str) -> dict:
+    if url not in _SCHEMAS:
+        _SCHEMAS[url] = requests.get(url + "/schema", timeout=30).json()
+    return _SCHEMAS[url]
 
 
 def test_ctrl_c_stops_the_app(served):

@@ -52,6 +52,21 @@ def test_a_file_with_a_missing_column_is_named(parts):
     assert "\n" not in str(e.value)
 
 
+def test_a_file_with_another_column_type_is_named(parts):
+    folder, df = parts
+    # x1 as text in one file: Arrow cannot merge it with the others' float
+    df.iloc[:10].assign(x1="tall").to_parquet(folder / "part-7.parquet", index=False)
+    with pytest.raises(InputError, match=r"file '.*part-7.parquet' stores column 'x1' as "
+                                         r"(large_)?string, where the files before it have "
+                                         r"double") as e:
+        load_table(folder, "training table")
+    assert "\n" not in str(e.value)
+    # types Arrow promotes (a float for an int, a column of nulls) still merge
+    (folder / "part-7.parquet").unlink()
+    df.iloc[:10].assign(x1=None).to_parquet(folder / "part-7.parquet", index=False)
+    assert len(load_table(folder, "training table")) == 310
+
+
 def test_a_corrupt_file_is_named(parts):
     folder, _ = parts
     (folder / "part-5.parquet").write_bytes(b"not parquet at all")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from raymlx.tabular.data import load_table
+from raymlx.tabular.data import check_frame, load_table
 from raymlx.tabular.distributed.path_choice import (
     PathChoice,
     choose_data_path,
@@ -79,6 +79,7 @@ def route(settings: FitSettings, train: Any) -> Routed:
         choice = choose_data_path(mode, rows, width, limit, store)
         if choice.path == "memory":
             return Routed(choice, table=table)
+        check_frame(table, "training table")  # Ray Data fails on duplicate names itself
         ensure_ray(settings.address)
         import ray.data
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from raymlx.errors import FitError, InputError
+from raymlx.errors import InputError
 from raymlx.tabular.distributed.boosting import LARGE_METRICS, SIGNALS
 from raymlx.tabular.distributed.holdout import (
     class_thresholds,
@@ -122,7 +122,8 @@ def prepare_large(ds: ray.data.Dataset, streamed: StreamedTable, settings: FitSe
 
     train, hold = files("train"), files("holdout")
     if not train or not hold:
-        raise FitError(f"the prepared table has {len(train)} training and {len(hold)} "
+        # the table's size, not the fit, is at fault: an input error, with the way out
+        raise InputError(f"the prepared table has {len(train)} training and {len(hold)} "
                        f"holdout files under {out}; too few labelled rows ({rows}) for the "
                        "large-data path, use data_path='memory'")
     return LargeInputs(problem, pre, choice, rows, fraction, train, hold)

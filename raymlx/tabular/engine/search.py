@@ -40,6 +40,13 @@ from raymlx.tabular.problem import Problem
 
 log = logging.getLogger("raymlx")
 
+# Trials per Tune experiment. Tune's driver keeps every trial of an experiment, with a
+# running analysis of each numeric metric it reported, until the experiment ends: about
+# 45 KB a trial here (benchmarks/long_fit.py). A phase with more trials runs as several
+# experiments of this many, ``<experiment>-part2`` and on, sharing one searcher and the
+# callbacks, so the driver's memory stops growing with the trial count.
+CHUNK_TRIALS = 250
+
 
 @dataclass(frozen=True)
 class SearchContext:
@@ -119,51 +126,77 @@ def run_search(ctx: SearchContext, phase: Phase) -> list[ModelRecord]:
         return PlacementGroupFactory([plan.request(config["model"]["family"])])
 
     trainable = tune.with_resources(tune.with_parameters(run_trial, setup=setup), resources)
-    searcher, budget = phase.searcher, None
+    searcher = phase.searcher
     if phase.deadline != float("inf"):
         # no new trial in the last stretch: one started there could not finish its folds
         left = phase.deadline - time.time()
         searcher = StopAt(searcher, phase.deadline - min(0.1 * left, 10.0))
-        budget = max(1.0, left + 1.0)  # a safety net behind the trials' own deadline
+    callbacks = [ProgressReporter(ctx.metric, phase.deadline, max_models),
+                 TrialLedger(ctx.folder, phase.phase), WarmUpStore(ctx.setup.store_name),
+                 watch, StopOnInterrupt(), *ctx.callbacks]
+    part, to_run = 1, max_models
+    try:
+        while True:
+            size = CHUNK_TRIALS if to_run is None else min(CHUNK_TRIALS, to_run)
+            grid = _run_experiment(
+                ctx, phase, trainable, searcher, callbacks, size,
+                phase.experiment if part == 1 else f"{phase.experiment}-part{part}",
+                phase.param_space if part == 1 else {})  # later parts: the searcher's
+            ray.get(watch.sent())  # it has long arrived; this raises if the store failed
+            results = [grid[i] for i in range(len(grid))]  # indexed, not iterated
+            del grid  # the experiment's trials go with it (see CHUNK_TRIALS)
+            for res in sorted(results, key=lambda r: _trial_index(r.path)):
+                metrics = res.metrics or {}
+                error = _short_error(res.error) if res.error is not None else None
+                records.append(_record(namer, (res.config or {}).get("model", {}), metrics,
+                                       res.checkpoint.path if res.checkpoint is not None
+                                       else None, error, metrics.get("trial_id"), phase, ctx))
+            ran = len(results)
+            del results  # each Result holds its metrics as a frame
+            if to_run is not None:
+                to_run -= ran
+            if ran < size or to_run == 0 or time.time() >= phase.deadline:
+                break
+            part += 1
+    finally:
+        watch.close()
+    return records
+
+
+def _run_experiment(ctx: SearchContext, phase: Phase, trainable, searcher, callbacks: list,
+                    num_samples: int | None, name: str, param_space: dict):
+    """One Tune experiment of at most ``num_samples`` trials (None: until the searcher
+    or the deadline ends it); returns its ResultGrid."""
+    budget = None
+    if phase.deadline != float("inf"):  # a safety net behind the trials' own deadline
+        budget = max(1.0, phase.deadline - time.time() + 1.0)
     tuner = tune.Tuner(
         trainable,
-        param_space=phase.param_space,
+        param_space=param_space,
         tune_config=tune.TuneConfig(
             metric="score",
             mode=ctx.metric.mode,
             search_alg=searcher,
             scheduler=make_scheduler(phase.scheduler, ctx.num_folds),
-            num_samples=max_models if max_models else -1,
+            num_samples=num_samples if num_samples else -1,
             max_concurrent_trials=ctx.plan.concurrent_trials,
             time_budget_s=budget,
             reuse_actors=True,
         ),
         run_config=tune.RunConfig(
-            name=phase.experiment,
+            name=name,
             storage_path=str(ctx.folder),
             verbose=0,
-            callbacks=[ProgressReporter(ctx.metric, phase.deadline, max_models),
-                       TrialLedger(ctx.folder, phase.phase), WarmUpStore(ctx.setup.store_name),
-                       watch, StopOnInterrupt(), *ctx.callbacks],
+            # a copy: Tune appends its loggers to the list it is given, and loggers kept
+            # for the next part would keep this part's trials alive
+            callbacks=list(callbacks),
             failure_config=tune.FailureConfig(max_failures=ctx.max_retries),
         ),
     )
     # Tune's own progress tables off while it runs (we log progress); Ctrl-C: see
     # raymlx.tabular.engine.interrupt
-    try:
-        with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
-            grid = tuner.fit()
-            ray.get(watch.sent())  # it has long arrived; this raises if the store failed
-    finally:
-        watch.close()
-    results = [grid[i] for i in range(len(grid))]  # a ResultGrid is indexed, not iterated
-    for res in sorted(results, key=lambda r: _trial_index(r.path)):
-        metrics = res.metrics or {}
-        error = _short_error(res.error) if res.error is not None else None
-        records.append(_record(namer, (res.config or {}).get("model", {}), metrics,
-                               res.checkpoint.path if res.checkpoint is not None else None,
-                               error, metrics.get("trial_id"), phase, ctx))
-    return records
+    with temporary_env(RAY_AIR_NEW_OUTPUT="0"), interruptible(tune=True):
+        return tuner.fit()
 
 
 def make_scheduler(spec: Any, num_folds: int):

@@ -129,7 +129,10 @@ def _number(v: Any, i: int, name: str) -> float:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return math.nan
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        out = float(v)
+        try:
+            out = float(v)
+        except OverflowError:  # an integer past a float's range (JSON allows any size)
+            out = math.inf
     elif isinstance(v, str):
         try:
             out = float(v.strip()) if v.strip() else math.nan
