@@ -256,7 +256,8 @@ class AutoML(PredictorMethods, BaseEstimator):
         self.settings_ = settings  # the arguments the fit ran with (presets applied)
         self.problem_, self.preprocessor_ = inputs.problem, inputs.preprocessor
         self.models_, self.stacking_ = result.models, result.stacking
-        self.best_model_, self.oof_store_ = result.best_model, result.store
+        self.best_model_ = result.best_model
+        self._hold_store(result.store)
         self.cluster_report_, self.fit_time_s_ = result.cluster_report, result.fit_time_s
         self.phase_times_ = dict(result.phase_times)  # seconds per phase, in order
         if hasattr(inputs, "choice"):  # the large-data path's inputs, on resume too
@@ -301,10 +302,25 @@ class AutoML(PredictorMethods, BaseEstimator):
         folder is refused before anything in it is unpickled."""
         return load_predictor(cls, path, signing_key)
 
+    def _hold_store(self, store: Any) -> None:
+        """Takes ``store`` as the predictor's (ended when the predictor is collected;
+        see :func:`~raymlx.tabular.engine.oof_store.hold_store`), ending the store of an
+        earlier fit."""
+        from raymlx.tabular.engine.oof_store import hold_store
+
+        old = getattr(self, "_store_release", None)
+        if old is not None and getattr(self, "oof_store_", None) is not store:
+            old()  # the earlier fit's store ends
+        elif old is not None:
+            old.detach()  # the same store again: one finalizer for it
+        self.oof_store_ = store
+        self._store_release = hold_store(self, store) if store is not None else None
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the fit's store actor (a live Ray handle)."""
         state = super().__getstate__()
         state.pop("oof_store_", None)
+        state.pop("_store_release", None)
         return state
 
 

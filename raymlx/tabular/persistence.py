@@ -60,7 +60,7 @@ def save_folder(target: str | Path, state: dict[str, Any], model_files: dict[str
     """Writes ``state`` and copies of ``model_files`` (name -> pickle path) to ``target``,
     signed with ``key`` when one is given."""
     target = Path(target).expanduser().resolve()
-    if _foreign(target):
+    if _foreign(target) and _foreign_when_still(target):
         raise InputError(
             f"{str(target)!r} exists and is not a raymlx predictor folder; "
             "save to a new or empty folder"
@@ -98,6 +98,13 @@ def _foreign(target: Path) -> bool:
                                        and not (target / MANIFEST).is_file())
     except FileNotFoundError:
         return False
+
+
+def _foreign_when_still(target: Path) -> bool:
+    """:func:`_foreign` again while no other save swaps ``target`` (under its lock): the
+    first look may fall between another save's two renames."""
+    with _swap_lock(target):
+        return _foreign(target)
 
 
 @contextmanager

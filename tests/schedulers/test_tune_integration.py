@@ -79,7 +79,9 @@ def test_pbt_clones_the_donors_checkpoint(ray_session, tmp_path):
     sched = PBTScheduler(perturbation_interval=3, quantile_fraction=0.25, seed=0,
                          hyperparam_mutations={"x": tune.uniform(0, 1)})
     # a population the two CPUs train side by side, as PBT assumes
-    space = {"x": tune.grid_search([0.05, 0.3]), "max_steps": 12, "sleep": 0.25}
+    # (18 steps: five chances to exploit, enough for a loaded machine where one trial
+    # starts seconds after the other)
+    space = {"x": tune.grid_search([0.05, 0.3]), "max_steps": 18, "sleep": 0.25}
     grid = fit(tmp_path, sched, 1, "pbt", param_space=space)
     exploits = saved_state(tmp_path, "pbt")["exploits"]
     assert exploits
@@ -89,7 +91,7 @@ def test_pbt_clones_the_donors_checkpoint(ray_session, tmp_path):
     for trial_id in cloned:
         # its state now descends from the other trial's checkpoint
         assert by_id[trial_id]["origin"] != trial_id
-        assert by_id[trial_id]["training_iteration"] == 12
+        assert by_id[trial_id]["training_iteration"] == space["max_steps"]
 
 
 class Interrupt(tune.Callback):

@@ -45,6 +45,7 @@ import os
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import ray
@@ -198,6 +199,31 @@ def start_store(folder: Path) -> tuple[ActorHandle, str]:
         name=name, namespace=NAMESPACE, scheduling_strategy=on_this_node(),
         max_restarts=-1, max_task_retries=-1).remote(str(folder))
     return store, name
+
+
+def hold_store(owner: object, store: ActorHandle) -> Any:
+    """Keeps ``store`` alive while ``owner`` (the predictor) is, and ends it with
+    ``ray.kill`` when ``owner`` is collected, when the interpreter exits, or when the
+    returned finalizer is called (a new fit replaces the store).
+
+    Why by hand, not by letting the last handle go: Ray then ends the actor gracefully,
+    and Ray 2.60's graceful exit of an actor whose objects other workers subscribe to
+    can deadlock in the core worker's exit handler (gdb: ``~Publisher`` posting to the
+    asio scheduler that is shutting down under its own lock). The process then outlives
+    its cluster, idle, holding its memory; two stores did so in one day's runs here.
+    ``ray.kill`` ends the process without running exit handlers (Ray's documented
+    behaviour)."""
+    import weakref
+
+    return weakref.finalize(owner, _end_store, store)
+
+
+def _end_store(store: ActorHandle) -> None:
+    try:
+        if ray.is_initialized():
+            ray.kill(store, no_restart=True)
+    except Exception as exc:  # already gone, or Ray shutting down: nothing left to end
+        log.debug("store not killed: %s", exc)
 
 
 def get_store(name: str) -> ActorHandle:
