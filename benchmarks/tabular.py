@@ -15,7 +15,8 @@ with ``n_jobs=2``. raymlx and FLAML see the raw frame (telco's customerID includ
 raymlx's identifier dropping is exercised); LightGBM sees it with object columns as
 ``category`` dtype. Cleanup follows the datasets' README: bank_marketing drops ``duration``
 (it leaks the target), bike_sharing_hour drops ``casual`` and ``registered``; wine quality is
-red and white pooled with a ``type`` column, as regression on ``quality``.
+red and white pooled with a ``type`` column, as regression on ``quality`` and, as
+``wine_quality_multiclass``, as a 7-class problem on the same rows.
 
 Reproduce (writes benchmarks/results/tabular.json and prints a markdown table)::
 
@@ -109,8 +110,11 @@ def load_datasets(folder: Path) -> list[Dataset]:
         if e["name"].startswith("wine_quality_"):
             wine.append(frame.assign(type=e["name"].removeprefix("wine_quality_")))
             if len(wine) == 2:
-                out.append(Dataset("wine_quality", "regression", e["target"],
-                                   pd.concat(wine, ignore_index=True)))
+                pooled = pd.concat(wine, ignore_index=True)
+                out.append(Dataset("wine_quality", "regression", e["target"], pooled))
+                # the same rows as a 7-class problem (issue 18): quality 3..9
+                out.append(Dataset("wine_quality_multiclass", "multiclass", e["target"],
+                                   pooled))
             continue
         frame = frame.drop(columns=DROP.get(e["name"], []))
         out.append(Dataset(e["name"], e["task"], e["target"], frame, e.get("positive_class")))

@@ -102,6 +102,13 @@ class AutoML(PredictorMethods, BaseEstimator):
         infer_limit: seconds per row: the final model becomes the best candidate whose
             measured latency on ``infer_limit_batch_size`` rows (default 10,000; 1 for
             one-row serving) stays under it (:mod:`raymlx.tabular.engine.infer_limit`).
+        calibrate: "auto" (default): fits the final model's temperature on its
+            out-of-fold predictions when the metric is the log loss, and a decision
+            threshold for binary problems scored on accuracy, f1, balanced_accuracy or
+            mcc; True: the temperature for every classification metric too; False:
+            neither. ``predict_proba`` applies the temperature, ``predict`` the
+            threshold; ``calibration_`` reports what was fitted
+            (:mod:`raymlx.tabular.ensembles.calibration`).
         callbacks: ``ray.tune.Callback`` instances (``MLflowLoggerCallback``, a logger of
             your own) that every Tune run of the fit calls with each trial's config and
             results; kept for ``resume``, not saved with the predictor. A phase of more
@@ -148,6 +155,7 @@ class AutoML(PredictorMethods, BaseEstimator):
         refit_full: bool = False,
         infer_limit: float | None = None,
         infer_limit_batch_size: int | None = None,
+        calibrate: bool | str = "auto",
         callbacks: list[Any] | None = None,
         verbosity: int = 1,
     ) -> None:
@@ -178,6 +186,7 @@ class AutoML(PredictorMethods, BaseEstimator):
         self.refit_full = refit_full
         self.infer_limit = infer_limit
         self.infer_limit_batch_size = infer_limit_batch_size
+        self.calibrate = calibrate
         self.callbacks = callbacks
         self.verbosity = verbosity
 
@@ -258,6 +267,7 @@ class AutoML(PredictorMethods, BaseEstimator):
         self.models_, self.stacking_ = result.models, result.stacking
         self.best_model_ = result.best_model
         self._hold_store(result.store)
+        self.calibration_ = getattr(result, "calibration", None)
         self.cluster_report_, self.fit_time_s_ = result.cluster_report, result.fit_time_s
         self.phase_times_ = dict(result.phase_times)  # seconds per phase, in order
         if hasattr(inputs, "choice"):  # the large-data path's inputs, on resume too

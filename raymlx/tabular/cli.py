@@ -68,6 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                      help="per-row prediction latency the final model must stay under")
     fit.add_argument("--infer-limit-batch-size", type=int, default=None, metavar="ROWS",
                      help="rows per call the latency is measured on (default 10000)")
+    fit.add_argument("--calibrate", default="auto", choices=["auto", "on", "off"],
+                     help="the final model's temperature and decision threshold (auto: "
+                          "as the metric needs)")
     fit.add_argument("--quiet", action="store_true", help="no progress lines")
 
     pred = sub.add_parser("predict", help="predict with a saved predictor")
@@ -144,6 +147,7 @@ _CONVERT = {
     "families": lambda v: v.split(",") if v else None,
     "dynamic_stacking": lambda v: None if v is None else v == "on",
     "use_gpus": lambda v: {None: None, "auto": None, "on": True, "off": False}[v],
+    "calibrate": lambda v: {"auto": "auto", "on": True, "off": False}[v],
 }
 
 

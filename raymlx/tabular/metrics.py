@@ -29,13 +29,18 @@ class Metric:
     func: Callable[..., float]
     problems: tuple[str, ...]
 
-    def score(self, y_true: np.ndarray, pred: np.ndarray, problem_type: str) -> float:
-        """Score ``pred`` (probabilities for classification, values for regression)."""
+    def score(self, y_true: np.ndarray, pred: np.ndarray, problem_type: str,
+              threshold: float | None = None) -> float:
+        """Score ``pred`` (probabilities for classification, values for regression); a
+        label metric on a binary problem predicts class 1 for ``P(1) >= threshold`` when
+        one is given, else the most probable class."""
         pred = np.asarray(pred)
         if problem_type == REGRESSION:
             return float(self.func(y_true, pred))
         proba = pred
         if self.kind == "label":
+            if threshold is not None and problem_type == BINARY:
+                return float(self.func(y_true, (proba[:, 1] >= threshold).astype(np.int64)))
             return float(self.func(y_true, proba.argmax(axis=1)))
         if problem_type == BINARY and self.name != "log_loss":
             return float(self.func(y_true, proba[:, 1]))

@@ -212,6 +212,7 @@ def save_predictor(aml: Any, path: str | Path, version: str,
              "experiment_path": getattr(aml, "experiment_path_", None),
              "data_path": getattr(aml, "data_path_", None),
              "refit_full": getattr(aml, "refit_full_", {}),
+             "calibration": getattr(aml, "calibration_", None),
              "phase_times": getattr(aml, "phase_times_", None),
              "fit_started": getattr(aml, "fit_started_", None)}
     return save_folder(path, state, files, version, secret)
@@ -232,6 +233,7 @@ def load_predictor(cls: Any, path: str | Path, key: str | bytes | None = None) -
     aml.best_model_, aml.fit_time_s_ = state["best_model"], state["fit_time_s"]
     aml.stacking_ = state.get("stacking", {})
     aml.cluster_report_ = state.get("cluster_report", {})
+    aml.calibration_ = state.get("calibration")
     for key in ("experiment_path", "data_path", "refit_full", "phase_times",
                 "fit_started"):  # not in older saves
         if state.get(key) is not None:

@@ -47,9 +47,11 @@ class PredictorMethods:
         """Labels (or values) and, for classification, the probabilities, for a frame."""
         self._fitted()
         check_frame(df, what)
-        out = predict_rows(self, df, model or self.best_model_)  # in chunks when large
-        classify = self.problem_.is_classification
-        return (self.problem_.decode(out.argmax(axis=1)), out) if classify else (out, None)
+        name = model or self.best_model_
+        out = predict_rows(self, df, name)  # in chunks when large
+        if not self.problem_.is_classification:
+            return out, None
+        return self.problem_.decode(self.models_.decide(out, name)), out
 
     def _is_dataset(self, data: Any, keep_columns: list[str] | None) -> bool:
         self._fitted()
@@ -110,8 +112,9 @@ class PredictorMethods:
         """The predictor's score on labelled ``test`` data (any metric of the problem)."""
         _, X, y = self._labelled(test, "test data")
         m = get_metric(metric or self.problem_.metric, self.problem_.problem_type)
-        return m.score(y, self.models_.predict(X, model or self.best_model_),
-                       self.problem_.problem_type)
+        name = model or self.best_model_
+        return m.score(y, self.models_.predict(X, name), self.problem_.problem_type,
+                       self.models_.threshold(name))
 
     def explain(self, data: Any, kinds: list[str] | None = None,
                 plot_dir: str | Path | None = None, model: str | None = None,

@@ -22,6 +22,7 @@ import pandas as pd
 from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError
 from raymlx.tabular.ensembles.bagging import predict_bag
+from raymlx.tabular.ensembles.calibration import Calibration
 from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.problem import Problem
@@ -49,6 +50,7 @@ class ModelRecord:
     note: str | None = None  # shown in the leaderboard's note column
     infer_s_per_row: float = float("nan")  # measured by infer_limit (seconds per row)
     finished_at: float = float("nan")  # time.time() when its trial reported its last result
+    calibration: Calibration | None = None  # the final model's (engine/calibrate.py)
 
     @property
     def ok(self) -> bool:
@@ -107,17 +109,33 @@ class ModelSet:
         return self._fold_models[name]
 
     def predict(self, X: np.ndarray, name: str, cache: dict | None = None) -> np.ndarray:
-        """Probabilities (classification) or values for the feature matrix ``X``."""
-        cache = {} if cache is None else cache
+        """Probabilities (classification) or values for the feature matrix ``X``, with the
+        model's calibration applied (the models it predicts through see raw predictions)."""
+        out = self._raw(X, name, {} if cache is None else cache)
+        cal = getattr(self.records[name], "calibration", None)
+        return out if cal is None else cal.apply(out)
+
+    def decide(self, proba: np.ndarray, name: str) -> np.ndarray:
+        """Class codes for ``name``'s probabilities ``proba``: its decision threshold where
+        it has one, else the most probable class."""
+        cal = getattr(self.records[name], "calibration", None)
+        return np.asarray(proba).argmax(axis=1) if cal is None else cal.decide(proba)
+
+    def threshold(self, name: str) -> float | None:
+        cal = getattr(self.records[name], "calibration", None)
+        return None if cal is None else cal.threshold
+
+    def _raw(self, X: np.ndarray, name: str, cache: dict) -> np.ndarray:
+        """Uncalibrated predictions of ``name``, each model's kept in ``cache``."""
         if name in cache:
             return cache[name]
         rec = self.get(name)
         out: np.ndarray
         if rec.weights:
-            out = np.asarray(sum(w * self.predict(X, m, cache)
+            out = np.asarray(sum(w * self._raw(X, m, cache)
                                  for m, w in rec.weights.items()))
         elif rec.inputs:
-            below = [self.predict(X, m, cache) for m in rec.inputs]
+            below = [self._raw(X, m, cache) for m in rec.inputs]
             out = predict_bag(self.fold_models(name),
                               stacked_features(X, below, self.problem.problem_type))
         else:
@@ -152,9 +170,10 @@ class ModelSet:
                     own += sum(float(r["predict_time_s"]) for r in rows
                                if r["model"] in rec.weights)
                 row["predict_time_s"] = own
-                row["score_test"] = metric.score(y, pred, self.problem.problem_type)
+                cut = self.threshold(rec.name)
+                row["score_test"] = metric.score(y, pred, self.problem.problem_type, cut)
                 for m in extras:
-                    row[m.name] = m.score(y, pred, self.problem.problem_type)
+                    row[m.name] = m.score(y, pred, self.problem.problem_type, cut)
             rows.append(row)
             if not np.isnan(rec.infer_s_per_row):
                 row["infer_s_per_row"] = rec.infer_s_per_row

@@ -118,6 +118,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     "refit_full": Boolean(),
     "infer_limit": Real(0, low_open=True) | NONE,
     "infer_limit_batch_size": Integer(1) | NONE,
+    "calibrate": Options(("auto", True, False)),
     "callbacks": Checked(_check_callbacks),
     "verbosity": Integer(0, 2),
 }
@@ -153,6 +154,7 @@ class FitSettings:
     refit_full: bool  # one model on all rows per bag of the final model, after the fit
     infer_limit: float | None  # seconds per row the final model may take to predict
     infer_limit_batch_size: int  # the rows per call that latency is measured on
+    calibrate: bool | str  # "auto", True or False (ensembles/calibration.py)
     callbacks: tuple[Any, ...]  # the user's ray.tune Callbacks, given to every Tune run
     verbosity: int
 
@@ -191,6 +193,7 @@ def resolve_settings(params: Mapping[str, Any]) -> FitSettings:
         workers_per_trial=params["workers_per_trial"], refit_full=params["refit_full"],
         infer_limit=params["infer_limit"],
         infer_limit_batch_size=params["infer_limit_batch_size"] or DEFAULT_INFER_BATCH,
+        calibrate=params["calibrate"],
         callbacks=tuple(params["callbacks"] or ()), verbosity=params["verbosity"])
 
 

@@ -137,9 +137,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
         return self._predict_raw(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each row."""
+        """The predicted class of each row: the most probable one, or the fit's decision
+        threshold's on a binary problem scored on labels."""
         proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)]
+        aml = self.automl_
+        return self.classes_[aml.models_.decide(proba, aml.best_model_)]
 
 
 class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):

@@ -40,6 +40,7 @@ from raymlx.tabular.distributed.prepare import LABEL, LargeInputs, read_labels
 from raymlx.tabular.distributed.shards import file_rows, largest_share_bytes
 from raymlx.tabular.distributed.trial import TRIAL_CPUS, LargeSetup, run_large_trial
 from raymlx.tabular.engine import final_model
+from raymlx.tabular.engine.calibrate import calibrate_final
 from raymlx.tabular.engine.fit import FitResult, owning_fit_actors, save_cluster_report
 from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible
 from raymlx.tabular.engine.ledger import TrialLedger, trial_index
@@ -274,6 +275,11 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
             pending = final_model.start_ensemble(models, records, store, y_hold,
                                                  final_model.ENSEMBLE_NAME)
             best = final_model.finish_ensemble(models, pending, deadline, level=1)
+        calibration = None
+        if best is not None and problem.is_classification:
+            with timed(phases, "calibration (holdout)"):
+                calibration = calibrate_final(models, best, store, y_hold,
+                                              settings.calibrate)
         settle = min(2.0, max(0.05, deadline - time.time() - 1.0))
         report = final_summary(manager, settle)
     save_cluster_report(folder, report)
@@ -286,4 +292,4 @@ def run_large_fit(settings: FitSettings, inputs: LargeInputs, folder: Path, t_st
     log.info("fit done in %.1f s: %d models, best %s (%s=%.5g on %d held-out rows)",
              fit_time_s, len(models.usable()), best, metric.name,
              models.records[best].score_val, len(y_hold))
-    return FitResult(models, stacking, best, store, report, fit_time_s, phases)
+    return FitResult(models, stacking, best, store, report, fit_time_s, phases, calibration)

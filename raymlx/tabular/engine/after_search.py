@@ -1,6 +1,7 @@
 """What a fit does after its search, stacking and ensembles: ``refit_full`` (one model on
-all rows per bag of the final model) and then ``infer_limit`` (the final model chosen to fit
-a per-row latency), both on the in-memory path, inside the fit's time limit where one is
+all rows per bag of the final model), then ``infer_limit`` (the final model chosen to fit
+a per-row latency), then the final model's calibration, all on the in-memory path (the
+large-data path calibrates its ensemble itself), inside the fit's time limit where one is
 set.
 """
 
@@ -40,6 +41,14 @@ def after_search(aml: Any, settings: FitSettings, inputs: Any, t_start: float,
 
         with timed(aml.phase_times_, "infer_limit"):
             choose_within_limit(aml, inputs, settings.infer_limit)
+        ran = True
+    if _in_memory(inputs) and aml.problem_.is_classification:
+        from raymlx.tabular.engine.calibrate import calibrate_final
+
+        with timed(aml.phase_times_, "calibration"):
+            aml.calibration_ = calibrate_final(aml.models_, aml.best_model_,
+                                               getattr(aml, "oof_store_", None),
+                                               inputs.arrays["y"], settings.calibrate)
         ran = True
     if ran:
         aml.fit_time_s_ = time.time() - t_wall

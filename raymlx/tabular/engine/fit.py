@@ -67,6 +67,7 @@ class FitResult:
     cluster_report: dict[str, Any]
     fit_time_s: float
     phase_times: dict[str, float] = field(default_factory=dict)  # seconds, in order
+    calibration: dict[str, Any] | None = None  # the large-data path's (engine/calibrate.py)
 
 
 @contextmanager

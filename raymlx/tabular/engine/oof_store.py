@@ -141,6 +141,19 @@ class OutOfFoldStore:
         blend = sum(w * p for w, p in zip(weights.values(), preds))
         return get_metric(metric_name, problem_type).score(y, blend, problem_type)
 
+    def calibrate(self, weights: dict[str, float], y: np.ndarray, metric_name: str,
+                  temperature: bool, threshold: bool):
+        """The calibration (and its report) of the weighted average of the named models'
+        stored predictions; None when one of them has none."""
+        from raymlx.tabular.ensembles.calibration import fit_calibration
+
+        self._load(list(weights), missing_ok=True)
+        if not all(n in self._refs for n in weights):
+            return None
+        preds = ray.get([self._refs[n] for n in weights])
+        blend = np.asarray(sum(w * p for w, p in zip(weights.values(), preds)))
+        return fit_calibration(blend, y, metric_name, temperature, threshold)
+
     def select_ensemble(self, names: list[str], y: np.ndarray, metric_name: str,
                         problem_type: str, n_iterations: int):
         """Caruana selection over the stored out-of-fold arrays of ``names`` (best first)."""

@@ -219,7 +219,7 @@ def explain_predictor(aml: Any, data: Any, kinds: list[str] | None, plot_dir: An
                                                      f"Residuals, {title}")
     if "confusion" in chosen:
         proba = aml.models_.predict(X, name)
-        out.tables["confusion"] = confusion(y, proba.argmax(axis=1),
+        out.tables["confusion"] = confusion(y, aml.models_.decide(proba, name),
                                             list(aml.problem_.classes))
         if folder:
             out.plots["confusion"] = plots.heatmap(
@@ -274,7 +274,8 @@ def explain_row(aml: Any, row: Any, data: Any, model: str | None, top_features: 
     frame, X = aml._features(frame, "the row")
     problem = aml.problem_
     pred = aml.models_.predict(X, name)[0]
-    klass = problem.classes[int(np.argmax(pred))] if problem.is_classification else None
+    klass = (problem.classes[int(aml.models_.decide(pred[None, :], name)[0])]
+             if problem.is_classification else None)
     output = f"P({label}={klass})" if klass is not None else f"predicted {label}"
     prediction = float(pred[list(problem.classes).index(klass)] if klass is not None
                        else pred)

@@ -155,7 +155,8 @@ def answer(aml: Any, frame: pd.DataFrame, model: str | None = None) -> dict[str,
     proba = aml.predict_proba(frame, model=model)
     names = [str(c) for c in proba.columns]
     values = proba.to_numpy()
-    labels = np.asarray(proba.columns, dtype=object)[values.argmax(axis=1)]
+    codes = aml.models_.decide(values, model or aml.best_model_)
+    labels = np.asarray(proba.columns, dtype=object)[codes]
     return {"predictions": [_plain(v) for v in labels],
             "probabilities": [dict(zip(names, map(float, row))) for row in values]}
 
