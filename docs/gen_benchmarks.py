@@ -22,6 +22,13 @@ MAX_ROWS = 40
 ABOUT = {
     "tabular": "raymlx's default fit against one default LightGBM and FLAML at 60 s.",
     "tabular_after_layout": "The tabular benchmark rerun after the architecture change.",
+    "tabular_ablation": "Issue 18's calibration and budget-aware folds, each turned off in the "
+                        "same run (raymlx_uncalibrated: calibrate=False; raymlx_fixed_folds: "
+                        "num_folds=5 given).",
+    "tabular_floor": "raymlx against one default LightGBM on 13 tables at 60 s (the five "
+                     "many-class ones included), after calibration, many-class sizing and "
+                     "budget-aware folds (issue 18); each raymlx run lists the ensemble "
+                     "check's figures and both sides' test scores.",
     "tabular_asha": "The tabular benchmark with ASHA over folds.",
     "tabular_searchers": "Random search against TPE inside AutoML at 60 s.",
     "stacking": "raymlx best_quality against AutoGluon best_quality.",

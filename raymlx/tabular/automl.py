@@ -52,7 +52,10 @@ class AutoML(PredictorMethods, BaseEstimator):
             ensemble), "fast" (3 folds; LightGBM, XGBoost and the linear model) or
             "best_quality" (8 folds, up to 2 repeats of them, one stacking layer, dynamic
             stacking). A preset only fills the arguments below left at None.
-        num_folds: folds of bagging (stratified for classification).
+        num_folds: folds of bagging (stratified for classification). Left to the preset,
+            with a ``time_limit``, it is where layer 1 starts: when the measured cost of
+            the trials says the time left would not fit 10 of them, later trials bag over
+            fewer folds, down to 3 (:mod:`raymlx.tabular.engine.fold_budget`).
         num_stack_levels: stacking layers on top of the searched models (0 = none). Each
             trains the best configuration of every family on the features plus the
             out-of-fold predictions of the layer below; the final ensemble is selected over

@@ -157,6 +157,7 @@ class FitSettings:
     calibrate: bool | str  # "auto", True or False (ensembles/calibration.py)
     callbacks: tuple[Any, ...]  # the user's ray.tune Callbacks, given to every Tune run
     verbosity: int
+    budget_folds: bool = False  # num_folds came from the preset: fewer when time needs it
 
 
 def resolve_settings(params: Mapping[str, Any]) -> FitSettings:
@@ -193,7 +194,7 @@ def resolve_settings(params: Mapping[str, Any]) -> FitSettings:
         workers_per_trial=params["workers_per_trial"], refit_full=params["refit_full"],
         infer_limit=params["infer_limit"],
         infer_limit_batch_size=params["infer_limit_batch_size"] or DEFAULT_INFER_BATCH,
-        calibrate=params["calibrate"],
+        calibrate=params["calibrate"], budget_folds=params["num_folds"] is None,
         callbacks=tuple(params["callbacks"] or ()), verbosity=params["verbosity"])
 
 

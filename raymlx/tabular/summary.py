@@ -178,7 +178,8 @@ def plot_weights(weights: dict[str, float], name: str, path: Path) -> Path:
     ax.barh([k for k, _ in items], [v for _, v in items], color=_plots.BLUE)
     ax.set_xlabel("weight in the final model")
     ax.set_xlim(0, 1)
-    ax.set_title(f"Ensemble weights of {name}")
+    ax.set_title(f"Ensemble weights of {name}" if weights else
+                 f"The final model, {name}, is a single model")
     return _plots.save_figure(fig, path)
 
 

@@ -49,7 +49,8 @@ def test_no_token_is_written_when_auth_is_off_or_a_cluster_is_named(tmp_path, mo
 @pytest.mark.ray
 def test_a_new_local_ray_uses_the_owner_only_token_raymlx_wrote(tmp_path):
     """In a fresh home with RAY_AUTH_MODE unset, ``ensure_ray`` starts Ray with token
-    authentication on, and the token file is raymlx's 0600 one (Ray's own is 0644)."""
+    authentication on, and the token file is raymlx's 0600 one (Ray's own is 0644); the
+    new instance has no dashboard (a fixed cost of every fit's start, issue 18)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("RAY_AUTH") and k != "RAY_ADDRESS"}
     env.update(HOME=str(tmp_path), PYTHONPATH=str(REPO))
@@ -58,11 +59,14 @@ def test_a_new_local_ray_uses_the_owner_only_token_raymlx_wrote(tmp_path):
             "ensure_ray()\n"
             "print('mode', os.environ.get('RAY_AUTH_MODE'))\n"
             "print('sum', ray.get(ray.remote(lambda: 41 + 1).remote()))\n"
+            "info = ray._private.worker.global_worker.node.address_info\n"
+            "print('dashboard', repr(info.get('webui_url') or None))\n"
             "ray.shutdown()\n")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "mode token" in out.stdout and "sum 42" in out.stdout
+    assert "dashboard None" in out.stdout
     token = tmp_path / ".ray" / "auth_token"
     assert token.stat().st_mode & 0o777 == 0o600
     assert len(token.read_text().strip()) == 64

@@ -47,7 +47,10 @@ def test_leaderboard_ranks_models_and_the_ensemble(fitted):
     assert ens.family == "ensemble" and sum(ens.config.values()) == pytest.approx(1.0, abs=1e-3)
     assert set(ens.config) <= set(board.model)
     assert ens.score_val >= ok[ok.family != "ensemble"].score_val.max() - 1e-9
-    assert aml.best_model_ == board.model.iloc[0]
+    check = aml.stacking_.get("ensemble_check", {"kept": True})
+    # the best by out-of-fold score, unless its gain over the best single model was noise
+    expected = board.model.iloc[0] if check["kept"] else check["best_single"]
+    assert aml.best_model_ == expected
 
 
 def test_out_of_fold_predictions_live_in_the_object_store(fitted, binary_frame):

@@ -42,7 +42,8 @@ def test_the_summary_accounts_for_every_trial_and_the_time(fitted, tmp_path, cap
     assert "trials per family:" in printed and "search (layer 1)" in printed
     for name in ("leaderboard", "search_history", "ensemble_weights"):
         assert s["plots"][name] == tmp_path / f"{name}.png"
-        assert imread(s["plots"][name]).shape[0] > 250
+        single = name == "ensemble_weights" and not weights  # one bar: a shorter figure
+        assert imread(s["plots"][name]).shape[0] > (150 if single else 250)
 
 
 def test_every_trial_knows_when_it_finished(fitted):

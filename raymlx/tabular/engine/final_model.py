@@ -26,6 +26,7 @@ log = logging.getLogger("raymlx")
 ENSEMBLE_NAME = "weighted_ensemble"
 ENSEMBLE_CANDIDATES = 20
 ENSEMBLE_ITERATIONS = 25
+ENSEMBLE_NOISE = 1.0  # an ensemble must beat the best single model by this many SDs
 
 
 def start_ensemble(models: ModelSet, layer: list[ModelRecord], store, y: np.ndarray,
@@ -64,8 +65,42 @@ def finish_ensemble(models: ModelSet, pending, deadline: float, level: int) -> s
     return ranked[0].name if ranked else None
 
 
+def check_ensemble(models: ModelSet, report: dict[str, Any], store, y: np.ndarray) -> None:
+    """Selection-overfitting guard: the final ensemble stays only when its out-of-fold
+    score beats the best single model's by more than :data:`ENSEMBLE_NOISE` standard
+    deviations of their paired bootstrap difference; otherwise that single model is
+    final. Greedy selection starts from the best single model, so the ensemble's
+    out-of-fold score is never worse by construction, and a gain inside the noise of the
+    rows it was chosen on is one the test rows need not repeat."""
+    from raymlx.tabular.engine.calibrate import stored_weights
+
+    final = models.records[report["final_model"]]
+    singles = models.metric.best_first(r for r in models.usable()
+                                       if not r.weights and r.trial_id)
+    ens = stored_weights(models, final.name) if final.weights else None
+    if not singles or ens is None or set(ens) == {singles[0].trial_id}:
+        return
+    best = singles[0]
+    found = ray.get(store.paired_difference.remote(
+        ens, {best.trial_id: 1.0}, y, models.metric.name, models.problem.problem_type))
+    if found is None:
+        return
+    diff, sd = found
+    kept = diff > ENSEMBLE_NOISE * sd
+    report["ensemble_check"] = {"ensemble": final.name, "best_single": best.name,
+                                "difference": diff, "noise_sd": sd, "kept": kept}
+    if not kept:
+        report.update(final_model=best.name, reason=f"{report['reason']}; {final.name} did "
+                      f"not beat {best.name} by more than its out-of-fold noise")
+        note = (f"not final: beats {best.name} by {diff:.3g}, inside its out-of-fold noise "
+                f"(SD {sd:.3g})")
+        final.note = f"{final.note}; {note}" if final.note else note
+    log.info("ensemble check: %s beats %s by %.4g (paired bootstrap SD %.4g): %s",
+             final.name, best.name, diff, sd, "kept" if kept else f"{best.name} is final")
+
+
 def choose_final(models: ModelSet, tops: list[str | None], store,
-                 y_hold: np.ndarray | None) -> dict[str, Any]:
+                 y_hold: np.ndarray | None, y: np.ndarray | None = None) -> dict[str, Any]:
     """The model ``predict`` uses: the top layer's best, unless the holdout check shows
     that stacking does not beat layer 1 (then layer 1's best)."""
     named = [t for t in tops if t is not None]
@@ -76,6 +111,8 @@ def choose_final(models: ModelSet, tops: list[str | None], store,
                               "reason": "no stacking" if len(named) == 1 else
                               "top layer (no holdout check)"}
     if len(named) == 1 or y_hold is None:
+        if y is not None:
+            check_ensemble(models, report, store, y)
         return report
     metric = models.metric
     for t in (named[0], named[-1]):
@@ -95,4 +132,6 @@ def choose_final(models: ModelSet, tops: list[str | None], store,
                       "holdout; fell back to layer 1")
     log.info("dynamic stacking: %s (%s on %d held-out rows: %s)", report["reason"],
              metric.name, len(y_hold), report["holdout_scores"])
+    if y is not None:
+        check_ensemble(models, report, store, y)
     return report

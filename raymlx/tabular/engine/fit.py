@@ -130,7 +130,8 @@ def run_fit(settings: FitSettings, inputs: FitInputs, folder: Path, t_start: flo
             settle = min(2.0, max(0.05, deadline - time.time() - 1.0))  # in the limit
             report = final_summary(manager, settle)
     save_cluster_report(folder, report)
-    stacking = final_model.choose_final(models, tops, store, inputs.y_hold)
+    stacking = final_model.choose_final(models, tops, store, inputs.y_hold,
+                                        inputs.arrays["y"])
     best = stacking["final_model"]
     fit_time_s = time.time() - t_wall
     log.info("fit done in %.1f s: %d models, best %s (%s=%.5g); %s", fit_time_s,
@@ -150,7 +151,8 @@ class _FitRun:
         self.phase_times: dict[str, float] = {}
         self.families, self.store, self.deadline = families, store, deadline
         self.reserve = min(15.0, max(5.0, 0.1 * time_limit)) if time_limit else 0.0
-        self.portfolio = portfolio_configs(families, settings.hyperparameters)
+        self.portfolio = portfolio_configs(families, settings.hyperparameters,
+                                           inputs.problem.n_classes)
         self.max_models = settings.max_models
         if self.max_models is None and deadline == float("inf"):
             self.max_models = len(self.portfolio)
@@ -220,7 +222,8 @@ class _FitRun:
         records = run_search(self.ctx, Phase(
             phase="search", experiment=experiment_name("search", self.ledger),
             param_space=search_space(self.families), searcher=searcher, deadline=end,
-            max_models=self.max_models, scheduler=self.settings.scheduler, previous=done))
+            max_models=self.max_models, scheduler=self.settings.scheduler, previous=done,
+            fold_budget=self.settings.budget_folds))
         if len(records) > len(done):
             drop_layers_above(self.ledger, 1, self.folder)
         return records

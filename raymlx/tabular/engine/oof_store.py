@@ -74,6 +74,7 @@ class OutOfFoldStore:
         self._refs: dict[str, ray.ObjectRef] = {}
         self._holdout: dict[str, ray.ObjectRef] = {}
         self._inputs: dict[str, dict] = {}
+        self._folds: dict[str, int] = {}  # engine/fold_budget.py: a phase's fewer folds
         self._generation = uuid.uuid4().hex  # new on every (re)start
 
     def generation(self) -> str:
@@ -107,6 +108,13 @@ class OutOfFoldStore:
         self._load(names)
         return [spec["data"], [self._refs[n] for n in names],
                 [self._holdout[n] for n in names] if spec["holdout"] else []]
+
+    def set_folds(self, phase: str, folds: int) -> None:
+        self._folds[phase] = folds
+
+    def folds(self, phase: str) -> int | None:
+        """The fold count the next trials of ``phase`` bag over; None: the fit's."""
+        return self._folds.get(phase)
 
     def put(self, name: str, array: np.ndarray, holdout: np.ndarray | None = None) -> None:
         self._refs[name] = ray.put(array)
@@ -153,6 +161,41 @@ class OutOfFoldStore:
         preds = ray.get([self._refs[n] for n in weights])
         blend = np.asarray(sum(w * p for w, p in zip(weights.values(), preds)))
         return fit_calibration(blend, y, metric_name, temperature, threshold)
+
+    def paired_difference(self, a: dict[str, float], b: dict[str, float], y: np.ndarray,
+                          metric_name: str, problem_type: str, draws: int = 100,
+                          seed: int = 0) -> tuple[float, float] | None:
+        """How much the weighted average ``a`` of stored predictions beats ``b`` (positive:
+        better, in the metric's direction) on all rows, and that difference's standard
+        deviation over ``draws`` paired bootstrap resamples of the rows; None when a
+        prediction is missing."""
+        from raymlx.tabular.metrics import get_metric
+
+        self._load([*a, *b], missing_ok=True)
+        if not all(n in self._refs for n in [*a, *b]):
+            return None
+        metric = get_metric(metric_name, problem_type)
+
+        def blend(weights: dict[str, float]) -> np.ndarray:
+            preds = ray.get([self._refs[n] for n in weights])
+            return np.asarray(sum(w * p for w, p in zip(weights.values(), preds)))
+
+        pa, pb = blend(a), blend(b)
+
+        def diff(rows) -> float:
+            return metric.sign() * (metric.score(y[rows], pa[rows], problem_type)
+                                    - metric.score(y[rows], pb[rows], problem_type))
+
+        rng = np.random.default_rng(seed)
+        found = []
+        for _ in range(draws):
+            rows = rng.integers(0, len(y), len(y))
+            try:
+                found.append(diff(rows))
+            except ValueError:  # a resample with one class: no AUC
+                continue
+        full = diff(np.arange(len(y)))
+        return full, float(np.std(found)) if len(found) > 1 else float("inf")
 
     def select_ensemble(self, names: list[str], y: np.ndarray, metric_name: str,
                         problem_type: str, n_iterations: int):

@@ -29,6 +29,7 @@ from raymlx.cluster.policy import ResourcePlan
 from raymlx.errors import last_line
 from raymlx.schedulers.in_order import InOrderASHAScheduler, InOrderFIFOScheduler
 from raymlx.searchers.deadline import StopAt
+from raymlx.tabular.engine.fold_budget import FOLD_FLOOR, FoldBudget
 from raymlx.tabular.engine.interrupt import StopOnInterrupt, interruptible
 from raymlx.tabular.engine.ledger import TrialLedger, trial_index
 from raymlx.tabular.engine.oof_store import StoreWatch, WarmUpStore
@@ -96,6 +97,7 @@ class Phase:
     stacked: tuple[str, ...] = ()
     holdout: bool = False
     previous: list[dict] = field(default_factory=list)
+    fold_budget: bool = False  # fewer folds when the time left needs them (fold_budget.py)
 
 
 def run_search(ctx: SearchContext, phase: Phase) -> list[ModelRecord]:
@@ -134,6 +136,9 @@ def run_search(ctx: SearchContext, phase: Phase) -> list[ModelRecord]:
     callbacks = [ProgressReporter(ctx.metric, phase.deadline, max_models),
                  TrialLedger(ctx.folder, phase.phase), WarmUpStore(ctx.setup.store_name),
                  watch, StopOnInterrupt(), *ctx.callbacks]
+    if phase.fold_budget and phase.deadline != float("inf") and ctx.num_folds > FOLD_FLOOR:
+        callbacks.insert(0, FoldBudget(ctx.setup.store_name, phase.experiment, ctx.num_folds,
+                                       ctx.plan.concurrent_trials, phase.deadline))
     part, to_run = 1, max_models
     try:
         while True:
@@ -250,6 +255,9 @@ def _record(namer: _Namer, model_cfg: dict, metrics: dict, checkpoint: str | Non
         rec.trial_id = trial_id
         rec.folds_cut_short = int(metrics.get("folds_cut_short", 0))
         rec.repeats = int(metrics.get("repeats", 1))
+        if int(metrics.get("folds", ctx.num_folds)) < ctx.num_folds:
+            rec.note = (f"bagged over {metrics['folds']} of the fit's {ctx.num_folds} "
+                        "folds (time budget)")
         rec.finished_at = float(metrics.get("timestamp", float("nan")))
     else:
         rec.error = error or "stopped at the time limit"

@@ -200,7 +200,11 @@ def _fit(family: ModelFamily, config: dict, data: list, store, setup: TrialSetup
         tune.report({"score": partial, "family": family.name, "folds_done": folds_done,
                      "partial": True, "trial_time_s": time.time() - t0})
 
-    bag = fit_bag(family, params, setup.problem, X, arrays["y"], arrays["fold"],
+    fold, folds = arrays["fold"], int(np.max(arrays["fold"])) + 1
+    fewer = ray.get(store.folds.remote(setup.phase))  # engine/fold_budget.py
+    if fewer is not None and fewer < folds:
+        fold, folds = fold % fewer, fewer
+    bag = fit_bag(family, params, setup.problem, X, arrays["y"], fold,
                   setup.deadline, num_threads=setup.num_threads, seed=setup.seed,
                   on_fold=report_fold if setup.report_folds else None, device=device)
     score = metric.score(arrays["y"], bag.oof, setup.problem.problem_type)
@@ -219,6 +223,7 @@ def _fit(family: ModelFamily, config: dict, data: list, store, setup: TrialSetup
         "predict_time_s": bag.predict_time_s,
         "folds_cut_short": bag.truncated,
         "folds_done": len(bag.models) // bag.repeats,
+        "folds": folds,
         "repeats": bag.repeats,
         "partial": False,
         "trial_time_s": time.time() - t0,

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from raymlx.errors import InputError
-from raymlx.tabular.models.base import FoldEstimator, ModelFamily
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily, per_class_rate
 from raymlx.tabular.models.catboost import FAMILY as CATBOOST
 from raymlx.tabular.models.lightgbm import FAMILY as LIGHTGBM
 from raymlx.tabular.models.mlp import FAMILY as MLP
@@ -88,13 +88,16 @@ PORTFOLIO_ORDER: tuple[tuple[str, int], ...] = (
 
 
 def portfolio_configs(
-    families: list[ModelFamily], custom: dict[str, list[dict[str, Any]]] | None = None
+    families: list[ModelFamily], custom: dict[str, list[dict[str, Any]]] | None = None,
+    n_classes: int = 0,
 ) -> list[dict[str, Any]]:
     """The configurations to try first: the built-in portfolio in :data:`PORTFOLIO_ORDER`
     (a family that is not a built-in one, or a built-in name given by a user's instance,
     contributes its own portfolio after it), or, with ``custom``, every family's list
     round-robin (all first configs, then all second ones...), their own portfolios for
-    the families ``custom`` leaves out."""
+    the families ``custom`` leaves out. For ``n_classes > 2`` the built-in portfolio's
+    learning rates of one-tree-per-class boosters are scaled by
+    :func:`~raymlx.tabular.models.base.per_class_rate` (``custom`` is used as given)."""
     by_name = {f.name: f for f in families}
     if not custom:
         listed = [(n, i) for n, i in PORTFOLIO_ORDER
@@ -102,15 +105,23 @@ def portfolio_configs(
                   and i < len(by_name[n].portfolio)]
         extra = [(f.name, i) for f in families for i in range(len(f.portfolio))
                  if (f.name, i) not in listed]
-        return [{"model": {"family": n, "params": dict(by_name[n].portfolio[i])}}
+        return [{"model": {"family": n, "params": _sized(by_name[n], by_name[n].portfolio[i],
+                                                         n_classes)}}
                 for n, i in listed + extra]
-    lists = {f.name: list(custom[f.name]) if f.name in custom else list(f.portfolio)
-             for f in families}
+    lists = {f.name: list(custom[f.name]) if f.name in custom else
+             [_sized(f, c, n_classes) for c in f.portfolio] for f in families}
     out, depth = [], max(len(v) for v in lists.values())
     for i in range(depth):
         for f in families:
             if i < len(lists[f.name]):
                 out.append({"model": {"family": f.name, "params": dict(lists[f.name][i])}})
+    return out
+
+
+def _sized(family: ModelFamily, config: dict[str, Any], n_classes: int) -> dict[str, Any]:
+    key, out = family.per_class_rate_param, dict(config)
+    if key is not None and key in out and n_classes > 2:
+        out[key] = round(float(out[key]) * per_class_rate(n_classes), 6)
     return out
 
 

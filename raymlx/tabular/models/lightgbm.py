@@ -3,7 +3,7 @@ callback that ends boosting at the trial's deadline."""
 
 from __future__ import annotations
 
-from raymlx.tabular.models.base import FoldEstimator, ModelFamily
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily, per_class_patience
 
 MAX_ROUNDS = 10_000
 EARLY_STOPPING_ROUNDS = 50
@@ -30,7 +30,8 @@ class LightGBMEstimator(FoldEstimator):
         valid_sets, callbacks = [], [self._deadline_callback(deadline)]
         if X_val is not None and len(X_val):
             valid_sets = [lgb.Dataset(X_val, y_val, reference=train)]
-            callbacks.append(lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False))
+            callbacks.append(lgb.early_stopping(
+                per_class_patience(self.n_fit_classes, EARLY_STOPPING_ROUNDS), verbose=False))
         self.booster_ = lgb.train(params, train, rounds, valid_sets=valid_sets,
                                   callbacks=callbacks)
 
@@ -55,6 +56,7 @@ class LightGBMEstimator(FoldEstimator):
 class LightGBM(ModelFamily):
     name = "lightgbm"
     estimator = LightGBMEstimator
+    per_class_rate_param = "learning_rate"
     portfolio = (
         {"learning_rate": 0.05},
         {"learning_rate": 0.03, "num_leaves": 128, "feature_fraction": 0.9,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from raymlx.tabular.models.base import FoldEstimator, ModelFamily
+from raymlx.tabular.models.base import FoldEstimator, ModelFamily, per_class_patience
 
 MAX_ROUNDS = 10_000
 EARLY_STOPPING_ROUNDS = 50
@@ -42,7 +42,7 @@ class XGBoostEstimator(FoldEstimator):
         if X_val is not None and len(X_val):
             evals = [(xgb.DMatrix(X_val, y_val, feature_types=types, enable_categorical=True),
                       "valid")]
-            stopping = EARLY_STOPPING_ROUNDS
+            stopping = per_class_patience(self.n_fit_classes, EARLY_STOPPING_ROUNDS)
         self.feature_types_ = types
         self.booster_ = xgb.train(params, dtrain, rounds, evals=evals, verbose_eval=False,
                                   early_stopping_rounds=stopping, callbacks=[StopAtDeadline()])
@@ -64,6 +64,7 @@ class XGBoostEstimator(FoldEstimator):
 class XGBoost(ModelFamily):
     name = "xgboost"
     estimator = XGBoostEstimator
+    per_class_rate_param = "eta"
     gpus = True
     portfolio = (
         {"eta": 0.1, "max_depth": 6},

@@ -151,3 +151,24 @@ def _rng():
     import numpy as np
 
     return np.random.default_rng(0)
+
+
+def test_many_class_boosters_get_a_faster_portfolio_and_shorter_patience():
+    from raymlx.tabular.models.base import per_class_patience, per_class_rate
+
+    two, ten = (portfolio_configs(resolve_families(["lightgbm", "xgboost", "linear"]),
+                                  n_classes=k) for k in (2, 10))
+    for a, b in zip(two, ten):
+        fam, pa, pb = a["model"]["family"], a["model"]["params"], b["model"]["params"]
+        rate = {"lightgbm": "learning_rate", "xgboost": "eta"}.get(fam)
+        if rate in pa:
+            assert pb[rate] == pytest.approx(2 * pa[rate])  # ten classes: twice the rate
+            assert {k: v for k, v in pb.items() if k != rate} == \
+                {k: v for k, v in pa.items() if k != rate}
+        else:
+            assert pa == pb
+    assert per_class_rate(2) == 1.0 and per_class_rate(6) == 1.5 and per_class_rate(30) == 2
+    assert [per_class_patience(k) for k in (1, 2, 3, 5, 10, 40)] == [50, 50, 33, 20, 20, 20]
+    custom = {"lightgbm": [{"learning_rate": 0.05}]}  # a user's list is used as given
+    assert portfolio_configs(resolve_families(["lightgbm"]), custom, 10)[0]["model"][
+        "params"] == {"learning_rate": 0.05}
