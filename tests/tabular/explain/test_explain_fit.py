@@ -63,8 +63,11 @@ def test_explain_row_ice_uses_the_training_range_without_data(regressor):
 
 
 def test_a_multiclass_explanation_has_a_line_per_class(wine_red, tmp_path):
+    # calibrate=False: contributions add up to the model's own probabilities; a fitted
+    # temperature is a non-additive transform applied after them
     aml = AutoML(label="quality", families=["lightgbm"], max_models=1, num_folds=2,
-                 num_stack_levels=0, seed=0, verbosity=0, path=tmp_path / "runs")
+                 num_stack_levels=0, seed=0, verbosity=0, path=tmp_path / "runs",
+                 calibrate=False)
     aml.fit(wine_red.iloc[:800])
     test = wine_red.iloc[800:1000]
     out = aml.explain(test, kinds=["shap", "pdp", "confusion"], plot_dir=tmp_path / "p",
