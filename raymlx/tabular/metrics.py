@@ -16,6 +16,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from raymlx.errors import InputError
+from raymlx.tabular.ensembles.calibration import labels_at
 from raymlx.tabular.problem import BINARY, MULTICLASS, PROBLEM_TYPES, REGRESSION
 
 
@@ -39,9 +40,8 @@ class Metric:
             return float(self.func(y_true, pred))
         proba = pred
         if self.kind == "label":
-            if threshold is not None and problem_type == BINARY:
-                return float(self.func(y_true, (proba[:, 1] >= threshold).astype(np.int64)))
-            return float(self.func(y_true, proba.argmax(axis=1)))
+            return float(self.func(y_true, labels_at(
+                proba, threshold if problem_type == BINARY else None)))
         if problem_type == BINARY and self.name != "log_loss":
             return float(self.func(y_true, proba[:, 1]))
         if self.name == "log_loss":

@@ -22,7 +22,7 @@ import pandas as pd
 from raymlx._internal.moved import load_pickle
 from raymlx.errors import InputError
 from raymlx.tabular.ensembles.bagging import predict_bag
-from raymlx.tabular.ensembles.calibration import Calibration
+from raymlx.tabular.ensembles.calibration import Calibration, labels_at
 from raymlx.tabular.ensembles.stacking import stacked_features
 from raymlx.tabular.metrics import get_metric
 from raymlx.tabular.problem import Problem
@@ -51,6 +51,10 @@ class ModelRecord:
     infer_s_per_row: float = float("nan")  # measured by infer_limit (seconds per row)
     finished_at: float = float("nan")  # time.time() when its trial reported its last result
     calibration: Calibration | None = None  # the final model's (engine/calibrate.py)
+
+    def add_note(self, text: str) -> None:
+        """Appends ``text`` to the leaderboard note."""
+        self.note = f"{self.note}; {text}" if self.note else text
 
     @property
     def ok(self) -> bool:
@@ -112,18 +116,20 @@ class ModelSet:
         """Probabilities (classification) or values for the feature matrix ``X``, with the
         model's calibration applied (the models it predicts through see raw predictions)."""
         out = self._raw(X, name, {} if cache is None else cache)
-        cal = getattr(self.records[name], "calibration", None)
+        cal = self._calibration(name)
         return out if cal is None else cal.apply(out)
 
     def decide(self, proba: np.ndarray, name: str) -> np.ndarray:
         """Class codes for ``name``'s probabilities ``proba``: its decision threshold where
         it has one, else the most probable class."""
-        cal = getattr(self.records[name], "calibration", None)
-        return np.asarray(proba).argmax(axis=1) if cal is None else cal.decide(proba)
+        return labels_at(proba, self.threshold(name))
 
     def threshold(self, name: str) -> float | None:
-        cal = getattr(self.records[name], "calibration", None)
+        cal = self._calibration(name)
         return None if cal is None else cal.threshold
+
+    def _calibration(self, name: str) -> Calibration | None:
+        return getattr(self.records[name], "calibration", None)  # None in older saves
 
     def _raw(self, X: np.ndarray, name: str, cache: dict) -> np.ndarray:
         """Uncalibrated predictions of ``name``, each model's kept in ``cache``."""

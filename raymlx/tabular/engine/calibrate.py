@@ -72,6 +72,6 @@ def calibrate_final(models: ModelSet, name: str, store: Any, y: np.ndarray,
                      f"{report['score_at_threshold']:.5g})")
         rec.score_val = report["score_at_threshold"]
     note = "calibrated: " + ", ".join(parts)
-    rec.note = f"{rec.note}; {note}" if rec.note else note
+    rec.add_note(note)
     log.info("%s %s", name, note)
     return {"model": name, **report}

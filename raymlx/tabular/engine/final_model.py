@@ -94,7 +94,7 @@ def check_ensemble(models: ModelSet, report: dict[str, Any], store, y: np.ndarra
                       f"not beat {best.name} by more than its out-of-fold noise")
         note = (f"not final: beats {best.name} by {diff:.3g}, inside its out-of-fold noise "
                 f"(SD {sd:.3g})")
-        final.note = f"{final.note}; {note}" if final.note else note
+        final.add_note(note)
     log.info("ensemble check: %s beats %s by %.4g (paired bootstrap SD %.4g): %s",
              final.name, best.name, diff, sd, "kept" if kept else f"{best.name} is final")
 
@@ -102,7 +102,16 @@ def check_ensemble(models: ModelSet, report: dict[str, Any], store, y: np.ndarra
 def choose_final(models: ModelSet, tops: list[str | None], store,
                  y_hold: np.ndarray | None, y: np.ndarray | None = None) -> dict[str, Any]:
     """The model ``predict`` uses: the top layer's best, unless the holdout check shows
-    that stacking does not beat layer 1 (then layer 1's best)."""
+    that stacking does not beat layer 1 (then layer 1's best); with the out-of-fold labels
+    ``y``, the ensemble chosen must then pass :func:`check_ensemble`."""
+    report = _stacking_choice(models, tops, store, y_hold)
+    if y is not None:
+        check_ensemble(models, report, store, y)
+    return report
+
+
+def _stacking_choice(models: ModelSet, tops: list[str | None], store,
+                     y_hold: np.ndarray | None) -> dict[str, Any]:
     named = [t for t in tops if t is not None]
     report: dict[str, Any] = {"levels_trained": max(models.records[t].stack_level
                                                     for t in named),
@@ -111,8 +120,6 @@ def choose_final(models: ModelSet, tops: list[str | None], store,
                               "reason": "no stacking" if len(named) == 1 else
                               "top layer (no holdout check)"}
     if len(named) == 1 or y_hold is None:
-        if y is not None:
-            check_ensemble(models, report, store, y)
         return report
     metric = models.metric
     for t in (named[0], named[-1]):
@@ -132,6 +139,4 @@ def choose_final(models: ModelSet, tops: list[str | None], store,
                       "holdout; fell back to layer 1")
     log.info("dynamic stacking: %s (%s on %d held-out rows: %s)", report["reason"],
              metric.name, len(y_hold), report["holdout_scores"])
-    if y is not None:
-        check_ensemble(models, report, store, y)
     return report

@@ -70,9 +70,9 @@ class FoldBudget(Callback):
         if result.get("partial") or result.get("error") or not result.get("folds_done"):
             return
         self.done += 1
-        # seconds per fold, scaled to a fold of k0 (which trains on more rows)
-        per_fold = float(result["trial_time_s"]) / int(result["folds_done"])
-        self.per_fold.append(per_fold * ((self.k0 - 1) / self.k0) / ((folds - 1) / folds))
+        # seconds per fold of k0 (which trains on more rows), by trial_seconds' cost model
+        per_repeat = float(result["trial_time_s"]) * folds / int(result["folds_done"])
+        self.per_fold.append(per_repeat / trial_seconds(1.0, folds, self.k0))
         k = folds_for_budget(self.done, statistics.median(self.per_fold), self.k0, self.k,
                              self.concurrency, self.deadline - time.time())
         if k < self.k:

@@ -142,12 +142,20 @@ class OutOfFoldStore:
         holdout predictions; None when one of them has none."""
         from raymlx.tabular.metrics import get_metric
 
-        self._load(list(weights), missing_ok=True)
-        if not all(n in self._holdout for n in weights):
+        blend = self._blend(weights, holdout=True)
+        if blend is None:
             return None
-        preds = ray.get([self._holdout[n] for n in weights])
-        blend = sum(w * p for w, p in zip(weights.values(), preds))
         return get_metric(metric_name, problem_type).score(y, blend, problem_type)
+
+    def _blend(self, weights: dict[str, float], holdout: bool = False) -> np.ndarray | None:
+        """The weighted sum of the named models' stored predictions (out-of-fold, or for
+        the held-out rows), read from disk where missing; None when one has none."""
+        self._load(list(weights), missing_ok=True)
+        held = self._holdout if holdout else self._refs
+        if not all(n in held for n in weights):
+            return None
+        preds = ray.get([held[n] for n in weights])
+        return np.asarray(sum(w * p for w, p in zip(weights.values(), preds)))
 
     def calibrate(self, weights: dict[str, float], y: np.ndarray, metric_name: str,
                   temperature: bool, threshold: bool):
@@ -155,11 +163,9 @@ class OutOfFoldStore:
         stored predictions; None when one of them has none."""
         from raymlx.tabular.ensembles.calibration import fit_calibration
 
-        self._load(list(weights), missing_ok=True)
-        if not all(n in self._refs for n in weights):
+        blend = self._blend(weights)
+        if blend is None:
             return None
-        preds = ray.get([self._refs[n] for n in weights])
-        blend = np.asarray(sum(w * p for w, p in zip(weights.values(), preds)))
         return fit_calibration(blend, y, metric_name, temperature, threshold)
 
     def paired_difference(self, a: dict[str, float], b: dict[str, float], y: np.ndarray,
@@ -171,16 +177,10 @@ class OutOfFoldStore:
         prediction is missing."""
         from raymlx.tabular.metrics import get_metric
 
-        self._load([*a, *b], missing_ok=True)
-        if not all(n in self._refs for n in [*a, *b]):
+        pa, pb = self._blend(a), self._blend(b)
+        if pa is None or pb is None:
             return None
         metric = get_metric(metric_name, problem_type)
-
-        def blend(weights: dict[str, float]) -> np.ndarray:
-            preds = ray.get([self._refs[n] for n in weights])
-            return np.asarray(sum(w * p for w, p in zip(weights.values(), preds)))
-
-        pa, pb = blend(a), blend(b)
 
         def diff(rows) -> float:
             return metric.sign() * (metric.score(y[rows], pa[rows], problem_type)

@@ -123,10 +123,16 @@ class Calibration:
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Class codes for calibrated probabilities ``proba``."""
-        proba = np.asarray(proba)
-        if self.threshold is not None and proba.ndim == 2 and proba.shape[1] == 2:
-            return (proba[:, 1] >= self.threshold).astype(np.int64)
-        return proba.argmax(axis=1)
+        return labels_at(proba, self.threshold)
+
+
+def labels_at(proba: np.ndarray, threshold: float | None) -> np.ndarray:
+    """Class codes for probabilities ``proba``: class 1 where ``P(1) >= threshold`` on a
+    two-class problem with a threshold, else the most probable class."""
+    proba = np.asarray(proba)
+    if threshold is not None and proba.ndim == 2 and proba.shape[1] == 2:
+        return (proba[:, 1] >= threshold).astype(np.int64)
+    return proba.argmax(axis=1)
 
 
 def corrections(setting: bool | str, metric: str, problem_type: str) -> tuple[bool, bool]:
