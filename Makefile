@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-nas docs docs-serve test test-parallel test-fast lint typecheck check bench bench-hpo bench-schedulers bench-stacking bench-nas bench-scaling clean
+.PHONY: install demo demo-nas docs docs-serve test test-parallel test-fast lint typecheck check bench bench-hpo bench-bbob bench-schedulers bench-stacking bench-nas bench-scaling clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ bench: install
 bench-hpo: install
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) benchmarks/hpo.py
+
+# the 24 BBOB functions of COCO, 1 and 4 concurrent trials (about 30 minutes on 2 cores)
+bench-bbob: install
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
+	$(PY) benchmarks/bbob.py --jobs 2
 
 bench-schedulers: install
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"

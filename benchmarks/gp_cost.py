@@ -25,7 +25,7 @@ import numpy as np
 from ray import tune
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hpo import _drive, _optuna  # noqa: E402
+from hpo_drivers import run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_MS = 50.0
@@ -55,30 +55,25 @@ def spaces() -> dict[str, dict]:
     return out
 
 
-def ms_at_100(run, space: dict, seeds: int, evals: int) -> float:
+def ms_at_100(searcher: str, space: dict, seeds: int, evals: int) -> float:
     per_seed = []
     for seed in range(seeds):
-        _, times = run(space, objective, seed, evals)
+        _, times = run(searcher, space, objective, seed, evals)
         per_seed.append(1000 * float(np.mean(times[-10:])))
     return float(np.mean(per_seed))
 
 
 def main() -> None:
-    from raymlx.searchers import GPSearch
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--evals", type=int, default=100)
     args = ap.parse_args()
 
-    def ours(space, f, seed, n):
-        return _drive(GPSearch(metric="loss", mode="min", seed=seed), space, f, n)
-
     rows = {}
     for name, space in spaces().items():
-        row = {"raymlx_gp_ms": ms_at_100(ours, space, args.seeds, args.evals)}
+        row = {"raymlx_gp_ms": ms_at_100("raymlx_gp", space, args.seeds, args.evals)}
         if name.startswith("continuous"):
-            row["optuna_gp_ms"] = ms_at_100(_optuna("gp"), space, args.seeds, args.evals)
+            row["optuna_gp_ms"] = ms_at_100("optuna_gp", space, args.seeds, args.evals)
         row["target_met"] = row["raymlx_gp_ms"] < TARGET_MS
         rows[name] = row
         print(name, {k: round(v, 1) if isinstance(v, float) else v for k, v in row.items()},

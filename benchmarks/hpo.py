@@ -1,16 +1,18 @@
 """HPO benchmark: raymlx's searchers against Tune's and Optuna's, on functions with known
 optima and on a real LightGBM objective.
 
-Every searcher is driven the same way, sequentially, through its own ask/tell interface
-(no Tune runtime, so the numbers measure the search and not the trial launcher): ours and
-Tune's ``HyperOptSearch`` through ``Searcher.suggest`` / ``on_trial_complete``, Tune's
-random sampling through ``generate_variants`` (what ``BasicVariantGenerator`` uses), and
-Optuna's ``TPESampler`` / ``GPSampler`` through ``study.ask`` / ``study.tell``, and Tune's
-``TuneBOHB`` (HpBandSter's BOHB) with every result told at one budget, as raymlx's
-``BOHBSearch`` is used here.
+Every searcher is driven the same way through its own ask/tell interface, with
+``--concurrency`` trials pending at a time (``benchmarks/hpo_drivers.py``: no Tune runtime,
+so the numbers measure the search and not the trial launcher): ours and Tune's
+``HyperOptSearch`` through ``Searcher.suggest`` / ``on_trial_complete``, Tune's random
+sampling through ``generate_variants`` (what ``BasicVariantGenerator`` uses), Optuna's
+``TPESampler`` / ``GPSampler`` through ``study.ask`` / ``study.tell``, Syne Tune's BORE and
+KDE searchers, and Tune's ``TuneBOHB`` (HpBandSter's BOHB) with every result told at one
+budget, as raymlx's ``BOHBSearch`` is used here. The 24 BBOB functions are in
+``benchmarks/bbob.py``.
 
 Reported per problem and searcher: the median simple regret (best loss found minus the
-optimum) over the seeds after 25, 50 and 100 evaluations, a one-sided Mann-Whitney U test
+optimum) over the seeds after 20, 50 and 100 evaluations, a one-sided Mann-Whitney U test
 of the final regrets against raymlx's random search (p < 0.05 means significantly better),
 the same test against the best peer (the non-raymlx searcher with the lowest median final
 regret; p < 0.05 means significantly worse) and against the best peer of the same kind
@@ -24,6 +26,8 @@ Reproduce::
     make bench-hpo      # installs the [bench] extra (optuna, hpbandster), runs the default
     .venv/bin/python benchmarks/hpo.py --seeds 10 --evals 100
     .venv/bin/python benchmarks/hpo.py --seeds 3 --evals 50 --problems branin,mixed   # smoke
+    .venv/bin/python benchmarks/hpo.py --seeds 10 --evals 40 --concurrency 2 \
+        --out benchmarks/results/hpo_concurrent.json                # small budget, 2 at once
 """
 
 from __future__ import annotations
@@ -44,16 +48,10 @@ from scipy.stats import mannwhitneyu
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from raymlx.searchers import (  # noqa: E402
-    BOHBSearch,
-    EvolutionSearch,
-    GPSearch,
-    RandomSearch,
-    RLSearch,
-    TPESearch,
-)
+sys.path.insert(0, str(REPO / "benchmarks"))
+from hpo_drivers import SEARCHERS, run  # noqa: E402
 
-CHECKPOINTS = (25, 50, 100)
+CHECKPOINTS = (20, 50, 100)
 # the peers that implement the same method as one of ours
 SAME_KIND_PEERS = {"raymlx_tpe": ("optuna_tpe", "tune_hyperopt"),
                    "raymlx_tpe_independent": ("optuna_tpe", "tune_hyperopt"),
@@ -127,114 +125,13 @@ def problems() -> dict[str, tuple[dict, Callable, float | None]]:
     }
 
 
-# ---------------------------------------------------------------- drivers
-def _drive(searcher, space: dict, f: Callable, n: int,
-           budget_info: bool = False) -> tuple[list, list]:
-    """Runs ``n`` sequential suggest/complete rounds of a Tune ``Searcher``; with
-    ``budget_info`` each result is first reported with ``hyperband_info`` at budget 1, as
-    Tune's ``HyperBandForBOHB`` would with ``max_t=1`` (``TuneBOHB`` learns only from that)."""
-    searcher.set_search_properties("loss", "min", space)
-    losses, times = [], []
-    for i in range(n):
-        t0 = time.perf_counter()
-        cfg = searcher.suggest(str(i))
-        times.append(time.perf_counter() - t0)
-        losses.append(f(cfg))
-        if budget_info:
-            searcher.on_trial_result(str(i), {"loss": losses[-1],
-                                              "hyperband_info": {"budget": 1.0}})
-        searcher.on_trial_complete(str(i), result={"loss": losses[-1]})
-    return losses, times
-
-
-def _ours(cls, **kw):
-    def run(space, f, seed, n):
-        return _drive(cls(metric="loss", mode="min", seed=seed, **kw), space, f, n)
-    return run
-
-
-def _tune_random(space, f, seed, n):
-    from ray.tune.search.variant_generator import generate_variants
-
-    rs = np.random.RandomState(seed)
-    losses, times = [], []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        _, cfg = next(generate_variants(space, random_state=rs))
-        times.append(time.perf_counter() - t0)
-        losses.append(f(cfg))
-    return losses, times
-
-
-def _tune_hyperopt(space, f, seed, n):
-    from ray.tune.search.hyperopt import HyperOptSearch
-
-    return _drive(HyperOptSearch(metric="loss", mode="min", random_state_seed=seed), space, f, n)
-
-
-def _tune_bohb(space, f, seed, n):
-    """Tune's ``TuneBOHB`` (HpBandSter's BOHB model), every result told at budget 1."""
-    from ray.tune.search.bohb import TuneBOHB
-
-    np.random.seed(seed)  # HpBandSter draws its random fraction from numpy's global state
-    return _drive(TuneBOHB(metric="loss", mode="min", seed=seed), space, f, n,
-                  budget_info=True)
-
-
-def _optuna(kind: str):
-    def run(space, f, seed, n):
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        dists = {k: _optuna_distribution(d) for k, d in space.items()}
-        sampler = (optuna.samplers.TPESampler(seed=seed) if kind == "tpe"
-                   else optuna.samplers.GPSampler(seed=seed))
-        study = optuna.create_study(direction="minimize", sampler=sampler)
-        losses, times = [], []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            trial = study.ask(dists)
-            times.append(time.perf_counter() - t0)
-            losses.append(f(dict(trial.params)))
-            study.tell(trial, losses[-1])
-        return losses, times
-    return run
-
-
-def _optuna_distribution(d):
-    import optuna.distributions as od
-    from ray.tune.search.sample import Categorical, Integer
-
-    if isinstance(d, Categorical):
-        return od.CategoricalDistribution(d.categories)
-    log = type(d.get_sampler()).__name__ == "_LogUniform"
-    if isinstance(d, Integer):
-        return od.IntDistribution(int(d.lower), int(d.upper) - 1, log=log)
-    return od.FloatDistribution(float(d.lower), float(d.upper), log=log)
-
-
-SEARCHERS: dict[str, Callable] = {
-    "raymlx_random": _ours(RandomSearch),
-    "raymlx_tpe": _ours(TPESearch),
-    "raymlx_tpe_independent": _ours(TPESearch, multivariate=False),
-    "raymlx_gp": _ours(GPSearch),
-    "raymlx_bohb": _ours(BOHBSearch),
-    "raymlx_evolution": _ours(EvolutionSearch, population_size=20, sample_size=5),
-    "raymlx_rl": _ours(RLSearch),
-    "tune_random": _tune_random,
-    "tune_hyperopt": _tune_hyperopt,
-    "tune_bohb": _tune_bohb,
-    "optuna_tpe": _optuna("tpe"),
-    "optuna_gp": _optuna("gp"),
-}
-
-
 # ---------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--evals", type=int, default=100)
     ap.add_argument("--problems", default=",".join(problems()))
+    ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--searchers", default=",".join(SEARCHERS))
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "hpo.json"))
     args = ap.parse_args(argv)
@@ -242,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     all_problems = problems()
     report = {"command": " ".join(["python", "benchmarks/hpo.py", *sys.argv[1:]]),
               "seeds": args.seeds, "evals": args.evals,
+              "concurrency": args.concurrency,
               "machine": {"cpu_count": __import__("os").cpu_count(),
                           "platform": platform.platform()}, "problems": {}}
     for name in [p for p in args.problems.split(",") if p]:
@@ -251,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = {}
         for s in chosen:
             t0 = time.time()
-            runs[s] = [SEARCHERS[s](space, f, seed, args.evals) for seed in range(args.seeds)]
+            runs[s] = [run(s, space, f, seed, args.evals, args.concurrency)
+                       for seed in range(args.seeds)]
             print(f"[{name}] {s}: {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
         best = fstar if fstar is not None else min(
             min(losses) for r in runs.values() for losses, _ in r)

@@ -34,6 +34,12 @@ ABOUT = {
     "stacking": "raymlx best_quality against AutoGluon best_quality.",
     "stacking_memory": "Driver memory while stacking, raymlx against AutoGluon.",
     "hpo": "raymlx's searchers against Tune's and Optuna's on test functions and LightGBM.",
+    "hpo_bbob": "The 24 BBOB functions of COCO in 2, 5 and 10 dimensions at 20, 50 and 100 "
+                "evaluations with 1 and 4 concurrent trials: mean ranks of raymlx's "
+                "searchers and the peers (Optuna, hyperopt through Tune, Tune's random and "
+                "BOHB, Syne Tune's KDE), per function group, with Mann-Whitney tests.",
+    "hpo_concurrent": "The HPO problems at a small budget (40 evaluations) with 2 trials "
+                      "pending at a time.",
     "schedulers": "raymlx's schedulers against Tune's on a 20 s wall budget.",
     "nas": "DARTS and ProxylessNAS: supernet memory, searched against random cells, "
            "data-parallel throughput.",

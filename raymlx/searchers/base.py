@@ -52,6 +52,9 @@ class SpaceSearcher(Searcher):
         self.history: list[tuple[Any, float]] = []  # (config, loss) of finished trials
         self._vectors: DecisionVectors | None = None
         self._given: list[tuple[Any, float]] = []  # results from outside, not yet learnt
+        # the number of trials Tune will run (its num_samples), when it says: model-based
+        # searchers size their random start-up by it
+        self.budget: int | None = None
 
     def add_evaluated_point(self, parameters: dict, value: float, error: bool = False,
                             pruned: bool = False, intermediate_values=None) -> None:
@@ -77,6 +80,9 @@ class SpaceSearcher(Searcher):
         self._mode = mode or self._mode
         if config:  # an empty param_space leaves the space given to the constructor
             self._space = config
+        n = spec.get("num_samples")
+        if isinstance(n, int) and 0 < n < 10**6:  # -1 or sys.maxsize: until stopped
+            self.budget = n
         return True
 
     def _codec(self) -> DecisionVectors:

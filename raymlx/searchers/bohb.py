@@ -38,7 +38,7 @@ class BOHBSearch(SpaceSearcher):
                  space=None, budget_attr: str = "training_iteration",
                  top_n_percent: float = 15, num_samples: int = 64,
                  random_fraction: float = 1 / 3, bandwidth_factor: float = 3.0,
-                 min_bandwidth: float = 1e-3) -> None:
+                 min_bandwidth: float = 1e-3, pending_as_bad: bool = True) -> None:
         check_number("top_n_percent", top_n_percent, 0, 100, low_open=True, high_open=True)
         check_number("random_fraction", random_fraction, 0, 1)
         check_int("num_samples", num_samples, 1)
@@ -51,6 +51,7 @@ class BOHBSearch(SpaceSearcher):
         self.random_fraction = random_fraction
         self.bandwidth_factor = bandwidth_factor
         self.min_bandwidth = min_bandwidth
+        self.pending_as_bad = bool(pending_as_bad)
         self.observations: dict[float, dict[str, tuple[np.ndarray, float]]] = {}
         # True once a BOHBScheduler took over (configure_scheduler): it reports each rung
         # result with its budget
@@ -116,6 +117,9 @@ class BOHBSearch(SpaceSearcher):
         return None
 
     def _split(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
+        """(good, bad) rows at ``budget``; with ``pending_as_bad`` the trials that are running
+        and have reported nothing yet join the bad rows, so parallel proposals spread out
+        (a constant liar)."""
         d = self._codec().n_dims
         obs = list(self.observations[budget].values())
         X = self._impute(np.array([x for x, _ in obs]))
@@ -123,7 +127,13 @@ class BOHBSearch(SpaceSearcher):
         n = len(obs)
         n_good = max(d + 1, int(self.top_n_percent * n) // 100)
         n_bad = max(d + 1, int(((100 - self.top_n_percent) * n) // 100))
-        return X[order[:n_good]], X[order[n_good:n_good + n_bad]]
+        good, bad = X[order[:n_good]], X[order[n_good:n_good + n_bad]]
+        seen = set().union(*(set(at) for at in self.observations.values()))
+        pending = [self._codec().vector(*live) for tid, live in self._live.items()
+                   if tid not in seen]
+        if self.pending_as_bad and pending:
+            bad = np.vstack([bad, self._impute(np.array(pending))])
+        return good, bad
 
     def _bandwidths(self, X: np.ndarray) -> np.ndarray:
         n, d = X.shape
@@ -144,25 +154,30 @@ class BOHBSearch(SpaceSearcher):
                 out *= np.exp(-0.5 * z * z) / (bw[j] * math.sqrt(2 * math.pi))
         return out.mean(axis=1)
 
+    def sample_around(self, good: np.ndarray, bw: np.ndarray) -> np.ndarray:
+        """``num_samples`` candidates, each drawn around a random good row: a normal of
+        width ``bw`` truncated to [0, 1] on numeric dimensions; on categorical ones the
+        row's value kept with probability 1 - bw, else a uniform category."""
+        n = self.num_samples
+        data = good[self._rng.integers(len(good), size=n)]
+        out = np.empty_like(data)
+        for j in range(good.shape[1]):
+            n_cat, v = self._cardinality(j), data[:, j]
+            if n_cat:
+                keep = self._rng.random(n) < 1.0 - min(bw[j], 1.0)
+                out[:, j] = np.where(keep, v, self._rng.integers(n_cat, size=n))
+            else:
+                out[:, j] = truncnorm.rvs((0.0 - v) / bw[j], (1.0 - v) / bw[j], loc=v,
+                                          scale=bw[j], random_state=self._rng)
+        return out
+
     def _propose(self, trial_id: str):
         budget = self.model_budget()
         if budget is None or self._rng.random() < self.random_fraction:
             return self._sample()
         good, bad = self._split(budget)
         bw_good, bw_bad = self._bandwidths(good), self._bandwidths(bad)
-        cands = np.empty((self.num_samples, good.shape[1]))
-        for i in range(self.num_samples):
-            datum = good[self._rng.integers(len(good))]
-            for j, v in enumerate(datum):
-                n_cat = self._cardinality(j)
-                bw = bw_good[j] * self.bandwidth_factor
-                if n_cat:
-                    keep = self._rng.random() < 1.0 - min(bw, 1.0)
-                    cands[i, j] = v if keep else self._rng.integers(n_cat)
-                else:
-                    a, b = (0.0 - v) / bw, (1.0 - v) / bw
-                    cands[i, j] = truncnorm.rvs(a, b, loc=v, scale=bw,
-                                                random_state=self._rng)
+        cands = self.sample_around(good, bw_good * self.bandwidth_factor)
         score = self.density(cands, good, bw_good) / np.maximum(
             self.density(cands, bad, bw_bad), 1e-32)
         return self._codec().decode(cands[int(np.argmax(score))])

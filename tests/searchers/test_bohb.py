@@ -81,3 +81,35 @@ def test_results_without_a_budget_still_build_the_model():
     assert s.model_budget() == 1.0
     late = [c for c, _ in s.history[-10:]]
     assert np.median([c["y"] for c in late]) < 0.25
+
+
+@pytest.mark.parametrize("pending_as_bad", [True, False])
+def test_trials_that_reported_nothing_yet_join_the_bad_set(pending_as_bad):
+    s = _searcher(pending_as_bad=pending_as_bad)
+    _feed(s, 20, budget=1)
+    good, bad = s._split(1.0)
+    s.suggest("running")  # suggested, nothing reported
+    s.suggest("reported")
+    s.on_trial_result("reported", {"loss": 0.5, "training_iteration": 1})
+    good2, bad2 = s._split(1.0)
+    assert len(good2) == len(good)
+    assert len(bad2) == len(bad) + (1 if pending_as_bad else 0)
+    if pending_as_bad:
+        x = s._codec().vector(*s._live["running"])
+        assert np.isclose(bad2[-1, 0], x[0])
+
+
+def test_candidates_are_valid_encodings_around_good_rows():
+    s = _searcher(num_samples=200)
+    _feed(s, 20, budget=1)
+    good, _ = s._split(1.0)
+    cands = s.sample_around(good, np.array([0.05, 0.2]))
+    assert cands.shape == (200, 2)
+    assert ((cands[:, 0] >= 0) & (cands[:, 0] <= 1)).all()
+    assert set(np.unique(cands[:, 1])) <= {0.0, 1.0, 2.0}
+    # narrow numeric kernels: every candidate within a few widths of some good row
+    near = np.abs(cands[:, 0][:, None] - good[:, 0][None, :]).min(axis=1)
+    assert np.quantile(near, 0.95) < 0.15
+    # the categorical value is kept with probability 1 - 0.2, else uniform: ~0.8 + 0.2/3
+    kept = np.mean([c in set(good[:, 1]) for c in cands[:, 1]])
+    assert kept > 0.75

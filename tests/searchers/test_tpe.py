@@ -8,6 +8,7 @@ from ray import tune
 from raymlx import InputError
 from raymlx.searchers import RandomSearch, TPESearch
 from raymlx.searchers.space import has_domains
+from raymlx.searchers.tpe import startup_trials
 from raymlx.tabular.models import FAMILIES, resolve_families, search_space
 
 
@@ -81,10 +82,45 @@ def test_points_told_to_the_joint_model_on_a_conditional_space():
         s.on_trial_complete(str(i), result={"loss": 1.0})
 
 
-@pytest.mark.parametrize("n, good", [(1, 1), (10, 1), (11, 2), (100, 10), (250, 25),
+@pytest.mark.parametrize("n, good", [(1, 1), (6, 1), (7, 2), (10, 2), (100, 15), (166, 25),
                                      (1000, 25)])
 def test_good_set_is_the_gamma_quantile_capped(n, good):
     assert TPESearch().n_good(n) == good
+
+
+@pytest.mark.parametrize("dims, budget, n", [(1, None, 3), (2, None, 3), (5, None, 6),
+                                             (10, None, 10), (60, None, 10), (10, 20, 5),
+                                             (10, 100, 10), (5, 8, 3), (2, 1000, 3)])
+def test_random_start_up_is_sized_for_the_space_and_the_budget(dims, budget, n):
+    assert startup_trials(dims, budget) == n
+
+
+def test_the_start_up_is_random_then_the_model_takes_over():
+    # the first startup() suggestions are the random searcher's with the same seed
+    space = {f"x{i}": tune.uniform(0, 1) for i in range(4)}
+    s = TPESearch(metric="loss", mode="min", seed=5)
+    s.set_search_properties("loss", "min", space, num_samples=40)
+    r = RandomSearch(metric="loss", mode="min", seed=5)
+    r.set_search_properties("loss", "min", space)
+    assert s.startup() == 5
+    for i in range(7):
+        a, b = s.suggest(str(i)), r.suggest(str(i))
+        assert (a == b) == (i < 5)
+        s.on_trial_complete(str(i), result={"loss": sum(a.values())})
+        r.on_trial_complete(str(i), result={"loss": sum(b.values())})
+
+
+def test_tune_tells_the_searcher_its_budget(ray_session):
+    space = {f"x{i}": tune.uniform(0, 1) for i in range(10)}
+    s = TPESearch()
+    tuner = tune.Tuner(
+        lambda c: tune.report({"loss": sum(c.values())}), param_space=space,
+        tune_config=tune.TuneConfig(search_alg=s, metric="loss", mode="min", num_samples=12,
+                                    max_concurrent_trials=2),
+        run_config=tune.RunConfig(verbose=0))
+    grid = tuner.fit()
+    assert len(grid) == 12 and not grid.errors
+    assert s.budget == 12 and s.startup() == 3  # Tune hands the searcher num_samples
 
 
 def test_hyperopt_is_given_the_same_good_set_size():
@@ -111,9 +147,9 @@ def test_split_keeps_the_lowest_losses_good_and_pending_trials_bad():
         s.on_trial_complete(str(i), result={"loss": loss})
     s.suggest("pending")
     good, _, bad, _ = s.split()
-    assert len(good) == 4 and len(bad) == 37
+    assert len(good) == 6 and len(bad) == 35
     xs = {round(c["x"], 12): loss for c, loss in s.history}
-    assert sorted(xs[round(x, 12)] for x in good[:, 0]) == [0.0, 1.0, 2.0, 3.0]
+    assert sorted(xs[round(x, 12)] for x in good[:, 0]) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     pending_x = s._live["pending"][0]["x"]
     assert np.isclose(bad[:, 0], pending_x).any()
 
