@@ -232,6 +232,14 @@ def print_tables(summary: dict, budgets: list[int], concurrencies: list[int],
                         "-" if v is None else f"{v:.3g}" for v in by_group.values()) + " |")
 
 
+def dump(report: dict) -> str:
+    """The report as JSON, indented, with one line per run (thousands of them)."""
+    runs = report["runs"]
+    head = json.dumps({**report, "runs": []}, indent=1)
+    lines = ",\n  ".join(json.dumps(r) for r in runs)
+    return head[:head.rindex("[]")] + "[\n  " + lines + "\n ]\n}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--functions", default="1-24")
@@ -274,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
               "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
               "summary": summary, "runs": runs}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1))
+    Path(args.out).write_text(dump(report))
     print_tables(summary, budgets, concurrencies)
     print_tables(summary, budgets, concurrencies, "_instance1")
     return 0

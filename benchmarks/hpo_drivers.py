@@ -120,13 +120,18 @@ class SyneTuneDriver:
         self.scheduler.on_trial_complete(trial=handle, result={"loss": loss})
 
 
+def is_log(d) -> bool:
+    """Whether a Tune domain samples on a log scale."""
+    return type(d.get_sampler()).__name__ == "_LogUniform"
+
+
 def optuna_distribution(d):
     import optuna.distributions as od
     from ray.tune.search.sample import Categorical, Integer
 
     if isinstance(d, Categorical):
         return od.CategoricalDistribution(d.categories)
-    log = type(d.get_sampler()).__name__ == "_LogUniform"
+    log = is_log(d)
     if isinstance(d, Integer):
         return od.IntDistribution(int(d.lower), int(d.upper) - 1, log=log)
     return od.FloatDistribution(float(d.lower), float(d.upper), log=log)
@@ -139,7 +144,7 @@ def syne_tune_space(space: dict) -> dict:
 
     out: dict[str, Any] = {}
     for k, d in space.items():
-        log = type(d.get_sampler()).__name__ == "_LogUniform"
+        log = is_log(d)
         if isinstance(d, Categorical):
             out[k] = cs.choice(list(d.categories))
         elif isinstance(d, Integer):
