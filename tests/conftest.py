@@ -34,6 +34,23 @@ def start_test_ray():
     return ray
 
 
+def wait_for_idle_cpus(timeout: float = 60.0) -> None:
+    """Blocks until every CPU of the running Ray is free again. A Tune run's reused actors
+    let go of their CPUs a moment after ``Tuner.fit`` returns; a test that needs trials side
+    by side waits for that, else its first trials run one at a time (CI saw PBT find no
+    partner to exploit, and 40 short trials all land on one actor)."""
+    import time
+
+    import ray
+
+    deadline = time.monotonic() + timeout
+    while ray.available_resources().get("CPU", 0) < ray.cluster_resources().get("CPU", 0):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"CPUs still held after {timeout:.0f} s: "
+                                 f"{ray.available_resources()} of {ray.cluster_resources()}")
+        time.sleep(0.2)
+
+
 RAY_FIXTURES = {"ray_session", "ray_running", "three_nodes", "head_with_token"}
 
 

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from ray.tune.experiment import Trial
 
 from raymlx.schedulers.in_order import InOrderASHAScheduler, InOrderFIFOScheduler
+from tests.conftest import wait_for_idle_cpus
 
 
 def _controller(*statuses):
@@ -29,7 +30,7 @@ def test_pending_trials_are_not_named_and_paused_ones_are():
 
 
 def _short_trial(config):
-    time.sleep(0.02)
+    time.sleep(0.05)
     return {"score": float(config["x"]), "pid": os.getpid()}
 
 
@@ -39,6 +40,7 @@ def test_short_trials_use_every_actor(ray_session, tmp_path):
     from raymlx.searchers import RandomSearch
 
     n = 40
+    wait_for_idle_cpus()  # both actors can start only once the last test's have let go
     tuner = tune.Tuner(
         tune.with_resources(_short_trial, {"cpu": 1}),
         param_space={"x": tune.uniform(0, 1)},

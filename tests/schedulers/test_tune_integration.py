@@ -14,6 +14,7 @@ from ray.tune.error import TuneError
 
 from raymlx.schedulers import ASHAScheduler, HyperbandScheduler, PBTScheduler
 from raymlx.schedulers.base import STATE_FILE
+from tests.conftest import wait_for_idle_cpus
 
 
 def trainable(config):
@@ -39,6 +40,7 @@ def trainable(config):
 
 
 def fit(tmp_path, scheduler, num_samples, name, param_space=None, callbacks=None):
+    wait_for_idle_cpus()  # the population trains side by side only on free CPUs
     space = param_space or {"x": tune.uniform(0, 1)}
     tuner = tune.Tuner(
         trainable, param_space=space,
