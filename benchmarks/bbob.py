@@ -240,6 +240,26 @@ def dump(report: dict) -> str:
     return head[:head.rindex("[]")] + "[\n  " + lines + "\n ]\n}"
 
 
+def _key(task_or_run) -> tuple:
+    if isinstance(task_or_run, dict):
+        r = task_or_run
+        return (r["searcher"], r["function"], r["dim"], r["instance"], r["concurrency"],
+                r["seed"])
+    return tuple(task_or_run[:6])
+
+
+def reusable_runs(paths: str, rerun: set[str], budgets: list[int]) -> dict[tuple, dict]:
+    """Runs of earlier reports by key, for searchers not in ``rerun``, that recorded every
+    budget wanted (only those budgets are kept)."""
+    out: dict[tuple, dict] = {}
+    for path in [p for p in paths.split(",") if p]:
+        for r in json.loads(Path(path).read_text())["runs"]:
+            if r["searcher"] in rerun or not all(str(b) in r["regret"] for b in budgets):
+                continue
+            out[_key(r)] = {**r, "regret": {str(b): r["regret"][str(b)] for b in budgets}}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--functions", default="1-24")
@@ -251,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--searchers", default=DEFAULT_SEARCHERS)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "hpo_bbob.json"))
+    ap.add_argument("--reuse", default="",
+                    help="earlier reports (comma-separated) whose runs of the same searcher, "
+                         "problem, concurrency and seed are taken instead of run again "
+                         "(for a change to one searcher: pass --rerun NAME too)")
+    ap.add_argument("--rerun", default="", help="searchers never taken from --reuse")
     args = ap.parse_args(argv)
     budgets = [b for b in (20, 50, 100) if b <= args.evals] or [args.evals]
     concurrencies = _ints(args.concurrency)
@@ -261,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
              for c in concurrencies for seed in range(args.seeds)]
     t0 = time.time()
     runs: list[dict] = []
+    reused = reusable_runs(args.reuse, set(args.rerun.split(",")) - {""}, budgets)
+    runs = [reused[_key(t)] for t in tasks if _key(t) in reused]
+    tasks = [t for t in tasks if _key(t) not in reused]
+    if runs:
+        print(f"{len(runs)} runs reused from {args.reuse}", file=sys.stderr)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for k, r in enumerate(pool.map(one_run, tasks, chunksize=4), 1):
             runs.append(r)

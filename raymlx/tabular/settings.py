@@ -46,8 +46,9 @@ DEFAULT_PRESET = "medium_quality"
 
 # "auto": TPE (joint kernels). benchmarks/hpo.py: significantly better than random on all
 # five problems (LightGBM's validation loss p=0.0001), level with Optuna's TPE, 1-3 ms per
-# suggestion. The GP ends lower there but costs 2.5 s per suggestion at 100 trials in
-# AutoML's 72-dimension space. Inside AutoML (60 s, benchmarks/results/
+# suggestion. The GP ends lower there; it costs 75 ms per suggestion at 100 trials in
+# AutoML's 72-dimension space (benchmarks/gp_cost.py, was 4.7 s), but it has not been
+# measured against TPE inside AutoML, so "auto" stays TPE. Inside AutoML (60 s, benchmarks/results/
 # tabular_searchers.json) TPE beat random on 3 tables, lost on 1 and tied on 4
 # (docs/benchmarks/index.md, "Searchers inside AutoML").
 SEARCHER_CLASSES = {"random": "RandomSearch", "tpe": "TPESearch", "gp": "GPSearch",
