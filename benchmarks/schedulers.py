@@ -1,4 +1,5 @@
-"""Scheduler benchmark: raymlx's schedulers against Tune's, on two multi-fidelity problems.
+"""Scheduler benchmark: raymlx's schedulers against Tune's and Syne Tune's, on three
+multi-fidelity problems.
 
 Problems (the budget is ``training_iteration``):
 
@@ -9,6 +10,15 @@ Problems (the budget is ``training_iteration``):
 - ``lightgbm``: LightGBM on ``adult`` (../shared/datasets, 75/25 split, the training part
   split again 80/20 for validation); one iteration = 10 boosting rounds continued from the
   previous booster, max_t = 27 (270 rounds); the score is validation log loss.
+- ``noisy``: harder synthetic curves: six hyperparameters, max_t = 81, curves that cross
+  more (the configs that learn fastest end higher), and Gaussian noise on every report
+  whose spread falls with the budget (sd 0.01 + 0.05 / sqrt(t)). The noise is a fixed
+  function of (config, t), so every method sees the same curve for the same config.
+  Schedulers see the noisy loss; a run is scored by the noise-free loss of the result it
+  would pick (its lowest noisy loss), so a lucky draw does not count as progress.
+
+Syne Tune's ASHA, asynchronous Hyperband, BOHB and PBT (``st_*``) run on Tune's trial
+runner through ``syne_tune_schedulers.py``, with their own seeded random (or KDE) searcher.
 
 Every trial reports a checkpoint each iteration (the pausing schedulers need it; FIFO pays
 the same cost). All methods get the same searcher (raymlx's seeded ``RandomSearch``; BOHB
@@ -16,19 +26,24 @@ brings its own model; Tune's PBT refuses searchers, so both PBTs draw their popu
 from Tune's seeded ``BasicVariantGenerator``), 1 CPU per trial on the 2 CPUs of this
 machine, and the same wall budget (``TuneConfig.time_budget_s``). PBT runs a fixed
 population of 8 (``--population``) that mutates the same hyperparameters with the same
-interval for Tune's and ours.
+interval for Tune's and ours; Syne Tune's PBT never pauses, so its population is the
+trials running at once (2 here), as on a Syne Tune backend with 2 workers.
 
 Reported per problem, method and seed: the best validation loss seen at any budget within
 the wall budget ("anytime" incumbent), the wall time until the incumbent first reached the
 problem's target, and the trials started. The target is the worst final incumbent among
 the FIFO runs, so FIFO always reaches it; a run that never reaches it counts as the whole
-budget. Tune's ``HyperBandForBOHB`` + ``TuneBOHB`` need hpbandster and ConfigSpace (in the
-``bench`` extra; both installed from wheels here); they are skipped if either fails to import.
+budget. The same time and target are also counted in trial iterations (every report is one
+iteration of training, summed over trials): the speed-up in training work leaves out
+Tune's per-trial and per-report overheads, so it says whether the 3x target for ASHA
+against FIFO is reachable on a problem at all, or only lost to overhead. Tune's ``HyperBandForBOHB``
++ ``TuneBOHB`` need hpbandster and ConfigSpace (in the ``bench`` extra; both installed from
+wheels here); they are skipped if either fails to import.
 
 Reproduce (``make bench-schedulers`` installs the extra and runs the first line)::
 
     .venv/bin/pip install -c constraints.txt -e ".[bench]"
-    .venv/bin/python benchmarks/schedulers.py --seeds 5 --budget 20
+    .venv/bin/python benchmarks/schedulers.py --seeds 3 --budget 20
     .venv/bin/python benchmarks/schedulers.py --seeds 1 --budget 8 --problems curves  # smoke
 """
 
@@ -64,7 +79,12 @@ from raymlx.schedulers import (  # noqa: E402
 )
 from raymlx.searchers import BOHBSearch, RandomSearch  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from syne_tune_schedulers import RESTORE_KEY, syne_tune_method  # noqa: E402
+
 OPTIMUM = np.array([0.2, 0.7, 0.4, 0.55])
+NOISY_OPTIMUM = np.array([0.2, 0.7, 0.4, 0.55, 0.3, 0.8])
+MAX_T = {"curves": 27, "lightgbm": 27, "noisy": 81}
 
 
 # ---------------------------------------------------------------- problems
@@ -76,24 +96,49 @@ def curve_loss(config: dict, t: int) -> float:
     return final + scale * t ** (-rate)
 
 
-def curves_trainable(config: dict) -> None:
-    t = 0
+def noisy_loss(config: dict, t: int) -> tuple[float, float]:
+    """(noisy loss, noise-free loss) of the ``noisy`` problem at budget t."""
+    x = np.array([config[f"x{i}"] for i in range(6)])
+    final = float(np.sum((x - NOISY_OPTIMUM) ** 2)) + 0.1 * x[1]  # fast learners end higher
+    true = final + (0.5 + x[0]) * t ** -(0.2 + 1.3 * x[1])
+    rng = np.random.default_rng([int(v * 1e9) for v in x] + [t])
+    return true + float(rng.normal(0.0, 0.01 + 0.05 / math.sqrt(t))), true
+
+
+def restored_state(config: dict, read) -> object:
+    """What ``read(folder)`` gives for the checkpoint this trial starts from: a Syne Tune
+    PBT clone's copied donor checkpoint (``RESTORE_KEY``), else Tune's, else None."""
+    if config.get(RESTORE_KEY):
+        return read(Path(config[RESTORE_KEY]))
     checkpoint = tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as folder:
-            t = json.loads(Path(folder, "state.json").read_text())["t"]
+            return read(Path(folder))
+    return None
+
+
+def curves_trainable(config: dict) -> None:
+    t = restored_state(config, lambda f: json.loads(Path(f, "state.json").read_text())["t"])
+    t = t or 0
+    noisy = "x5" in config
     while t < config["max_t"]:
         t += 1
         time.sleep(config["cost"])
+        loss, true = noisy_loss(config, t) if noisy else (curve_loss(config, t),) * 2
         with tempfile.TemporaryDirectory() as folder:
             Path(folder, "state.json").write_text(json.dumps({"t": t}))
-            tune.report({"loss": curve_loss(config, t)},
+            tune.report({"loss": loss, "true_loss": true, "step": t},
                         checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 def curves_space(cost: float) -> dict:
     space = {f"x{i}": tune.uniform(0, 1) for i in range(4)}
     return {**space, "max_t": 27, "cost": cost}
+
+
+def noisy_space(cost: float) -> dict:
+    space = {f"x{i}": tune.uniform(0, 1) for i in range(6)}
+    return {**space, "max_t": 81, "cost": cost}
 
 
 def load_adult():
@@ -122,13 +167,11 @@ def lightgbm_trainable(config: dict, data=None) -> None:
               "feature_fraction": config["feature_fraction"],
               "lambda_l2": config["lambda_l2"], "num_threads": 1, "verbose": -1,
               "seed": 0}
-    booster, t = None, 0
-    checkpoint = tune.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as folder:
-            state = json.loads(Path(folder, "state.json").read_text())
-            t = state["t"]
-            booster = lgb.Booster(model_str=Path(folder, "model.txt").read_text())
+    def read(folder: Path) -> tuple:
+        t = json.loads(Path(folder, "state.json").read_text())["t"]
+        return lgb.Booster(model_str=Path(folder, "model.txt").read_text()), t
+
+    booster, t = restored_state(config, read) or (None, 0)
     train = lgb.Dataset(X_tr, y_tr, free_raw_data=False)
     while t < config["max_t"]:
         t += 1
@@ -138,7 +181,8 @@ def lightgbm_trainable(config: dict, data=None) -> None:
         with tempfile.TemporaryDirectory() as folder:
             Path(folder, "state.json").write_text(json.dumps({"t": t}))
             Path(folder, "model.txt").write_text(booster.model_to_string())
-            tune.report({"loss": loss}, checkpoint=tune.Checkpoint.from_directory(folder))
+            tune.report({"loss": loss, "true_loss": loss, "step": t},
+                        checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 def lightgbm_space() -> dict:
@@ -159,13 +203,25 @@ def tune_bohb_available() -> bool:
 
 
 def mutations(problem: str) -> dict:
-    if problem == "curves":
-        return {f"x{i}": tune.uniform(0, 1) for i in range(4)}
+    if problem in ("curves", "noisy"):
+        return {f"x{i}": tune.uniform(0, 1) for i in range(4 if problem == "curves" else 6)}
     return {"learning_rate": tune.loguniform(0.01, 0.3), "lambda_l2": tune.loguniform(1e-3, 10)}
 
 
-def method(name: str, problem: str, max_t: int, seed: int, population_size: int):
-    """(scheduler, search_alg, num_samples) for one method."""
+def method(name: str, problem: str, space: dict, max_t: int, seed: int,
+           population_size: int):
+    """(scheduler, search_alg, num_samples, Syne Tune bridge or None) for one method."""
+    if name.startswith("st_"):
+        scheduler, searcher, bridge = syne_tune_method(name, space, max_t, seed,
+                                                       interval=max_t // 9 or 1)
+        return scheduler, searcher, -1, bridge
+    scheduler, search_alg, num_samples = tune_method(name, problem, max_t, seed,
+                                                     population_size)
+    return scheduler, search_alg, num_samples, None
+
+
+def tune_method(name: str, problem: str, max_t: int, seed: int, population_size: int):
+    """(scheduler, search_alg, num_samples) for one of ours or Tune's."""
     random = RandomSearch(seed=seed)
     common = {"time_attr": "training_iteration", "max_t": max_t}
     if name == "fifo":
@@ -203,26 +259,31 @@ def method(name: str, problem: str, max_t: int, seed: int, population_size: int)
 
 
 class Trace(tune.Callback):
-    """Records (seconds since start, loss) for every result, and trials started."""
+    """Records (seconds since start, loss seen, noise-free loss) for every result, and
+    the trials started; every result is one iteration of training."""
 
     def __init__(self):
         self.start = time.perf_counter()
-        self.points: list[tuple[float, float]] = []
+        self.points: list[tuple[float, float, float]] = []
         self.trials: set[str] = set()
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        self.points.append((time.perf_counter() - self.start, float(result["loss"])))
+        self.points.append((time.perf_counter() - self.start, float(result["loss"]),
+                            float(result.get("true_loss", result["loss"]))))
         self.trials.add(trial.trial_id)
 
 
 def run_one(problem: str, name: str, seed: int, budget: float, data_ref, cost: float,
             population_size: int) -> dict:
-    if problem == "curves":
-        trainable, space, max_t = curves_trainable, curves_space(cost), 27
-    else:
+    max_t = MAX_T[problem]
+    if problem == "lightgbm":
         trainable = tune.with_parameters(lightgbm_trainable, data=data_ref)
-        space, max_t = lightgbm_space(), 27
-    scheduler, search_alg, num_samples = method(name, problem, max_t, seed, population_size)
+        space = lightgbm_space()
+    else:
+        trainable = curves_trainable
+        space = curves_space(cost) if problem == "curves" else noisy_space(cost)
+    scheduler, search_alg, num_samples, bridge = method(name, problem, space, max_t, seed,
+                                                        population_size)
     trace = Trace()
     with tempfile.TemporaryDirectory() as storage:
         tuner = tune.Tuner(
@@ -232,42 +293,54 @@ def run_one(problem: str, name: str, seed: int, budget: float, data_ref, cost: f
                                         time_budget_s=budget, reuse_actors=True),
             run_config=tune.RunConfig(name=f"{problem}-{name}-{seed}", storage_path=storage,
                                       verbose=0, callbacks=[trace],
-                                      checkpoint_config=tune.CheckpointConfig(num_to_keep=4)))
+                                      checkpoint_config=tune.CheckpointConfig(num_to_keep=12)))
         trace.start = time.perf_counter()
         error = None
         try:
             tuner.fit()
         except Exception as exc:  # Tune's ResultGrid can fail after the run; the trace holds
             error = f"{type(exc).__name__}: {exc}"[:300]
-    return {"points": trace.points, "trials": len(trace.trials),
-            "wall_s": time.perf_counter() - trace.start, "error": error}
+        finally:
+            if bridge is not None:
+                bridge.close()
+    run = {"points": trace.points, "trials": len(trace.trials),
+           "wall_s": time.perf_counter() - trace.start, "error": error}
+    if bridge is not None and name == "st_pbt":
+        run["clones"] = bridge.clones
+        run["clones_without_checkpoint"] = bridge.clones_without_checkpoint
+    return run
 
 
 def incumbent_at(points: list, seconds: float) -> float:
-    losses = [loss for t, loss in points if t <= seconds]
-    return min(losses) if losses else math.inf
+    """The noise-free loss of the result with the lowest loss seen by ``seconds``."""
+    seen = [(loss, true) for t, loss, true in points if t <= seconds]
+    return min(seen)[1] if seen else math.inf
 
 
-def time_to(points: list, target: float, budget: float) -> float:
-    best = math.inf
-    for t, loss in points:
-        best = min(best, loss)
-        if best <= target:
-            return t
-    return budget
+def time_to(points: list, target: float, budget: float) -> tuple[float, int | None]:
+    """(seconds, iterations) until the incumbent's noise-free loss first reached
+    ``target``; (budget, None) if it never did."""
+    best = (math.inf, math.inf)
+    for i, (t, loss, true) in enumerate(points):
+        best = min(best, (loss, true))
+        if best[1] <= target:
+            return t, i + 1
+    return budget, None
 
 
-METHODS = ["fifo", "tune_asha", "raymlx_asha", "raymlx_asha_stopping", "tune_hyperband",
-           "raymlx_hyperband", "raymlx_bohb", "tune_bohb", "tune_pbt", "raymlx_pbt"]
+METHODS = ["fifo", "tune_asha", "st_asha", "raymlx_asha", "raymlx_asha_stopping",
+           "tune_hyperband", "st_hyperband", "raymlx_hyperband", "raymlx_bohb", "tune_bohb",
+           "st_bohb", "tune_pbt", "st_pbt", "raymlx_pbt"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=float, default=20.0, help="wall seconds per run")
-    parser.add_argument("--problems", default="curves,lightgbm")
+    parser.add_argument("--problems", default="curves,lightgbm,noisy")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--curve-cost", type=float, default=0.05)
+    parser.add_argument("--curve-cost", type=float, default=0.05,
+                        help="seconds per iteration of curves; noisy gets 0.4 of it")
     parser.add_argument("--population", type=int, default=8)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "schedulers.json"))
     args = parser.parse_args()
@@ -282,7 +355,8 @@ def main() -> None:
         runs: dict = {m: [] for m in methods}
         for seed in range(args.seeds):
             for name in methods:
-                run = run_one(problem, name, seed, args.budget, data_ref, args.curve_cost,
+                cost = args.curve_cost * (0.4 if problem == "noisy" else 1.0)
+                run = run_one(problem, name, seed, args.budget, data_ref, cost,
                               args.population)
                 runs[name].append(run)
                 print(f"{problem} {name} seed {seed}: best {incumbent_at(run['points'], 1e9):.4f}"
@@ -292,24 +366,37 @@ def main() -> None:
         table = {}
         for name, rs in runs.items():
             finals = [incumbent_at(r["points"], args.budget) for r in rs]
-            times = [time_to(r["points"], target, args.budget) for r in rs]
+            reached = [time_to(r["points"], target, args.budget) for r in rs]
+            times = [t for t, _ in reached]
+            # a run that never reached the target counts every iteration it ran
+            iterations = [n if n is not None else len(r["points"])
+                          for (_, n), r in zip(reached, rs)]
             table[name] = {"best_loss": finals, "median_best_loss": float(np.median(finals)),
                            "time_to_target_s": times,
                            "median_time_to_target_s": float(np.median(times)),
-                           "reached_target": sum(t < args.budget for t in times),
-                           "median_trials": float(np.median([r["trials"] for r in rs]))}
+                           "iterations_to_target": iterations,
+                           "median_iterations_to_target": float(np.median(iterations)),
+                           "reached_target": sum(n is not None for _, n in reached),
+                           "median_trials": float(np.median([r["trials"] for r in rs])),
+                           "errors": [r["error"] for r in rs if r["error"]]}
+            if "clones" in rs[0]:
+                table[name]["clones"] = [r["clones"] for r in rs]
         fifo_time = table["fifo"]["median_time_to_target_s"]
+        fifo_iterations = table["fifo"]["median_iterations_to_target"]
         for row in table.values():
             row["speedup_vs_fifo"] = fifo_time / max(row["median_time_to_target_s"], 1e-9)
+            row["iteration_speedup_vs_fifo"] = (fifo_iterations
+                                                / max(row["median_iterations_to_target"], 1))
         results["problems"][problem] = {"target_loss": target, "methods": table}
         print(f"\n{problem}: target loss {target:.4f} (worst FIFO final), budget {args.budget}s")
         print(f"{'method':22s} {'median best':>12s} {'t->target':>10s} {'reached':>8s} "
-              f"{'x FIFO':>7s} {'trials':>7s}")
+              f"{'x FIFO':>7s} {'iters':>6s} {'x FIFO':>7s} {'trials':>7s}")
         for name, row in table.items():
             print(f"{name:22s} {row['median_best_loss']:12.4f} "
                   f"{row['median_time_to_target_s']:10.1f} "
                   f"{row['reached_target']:>5d}/{args.seeds:<2d} {row['speedup_vs_fifo']:7.2f} "
-                  f"{row['median_trials']:7.0f}")
+                  f"{row['median_iterations_to_target']:6.0f} "
+                  f"{row['iteration_speedup_vs_fifo']:7.2f} {row['median_trials']:7.0f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=1))
     print(f"\nwrote {args.out}")

@@ -40,7 +40,8 @@ ABOUT = {
                 "BOHB, Syne Tune's KDE), per function group, with Mann-Whitney tests.",
     "hpo_concurrent": "The HPO problems at a small budget (40 evaluations) with 2 trials "
                       "pending at a time.",
-    "schedulers": "raymlx's schedulers against Tune's on a 20 s wall budget.",
+    "schedulers": "raymlx's schedulers against Tune's and Syne Tune's on a 20 s wall budget, "
+                  "on three multi-fidelity problems (one noisy).",
     "nas": "DARTS and ProxylessNAS: supernet memory, searched against random cells, "
            "data-parallel throughput.",
     "serving": "raymlx serve against a minimal LightGBM HTTP server.",

@@ -25,11 +25,11 @@ parallel suggestions spread out without made-up losses entering the model's fit.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cholesky, solve_triangular
+from scipy.linalg import solve_triangular
 from scipy.special import ndtr
 from scipy.stats import norm, qmc
 
-from raymlx.searchers.gp_model import MaternGP
+from raymlx.searchers.gp_model import MaternGP, cholesky_with_jitter
 
 INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -57,7 +57,7 @@ class PendingEI:
         mu_p, self._Vp = self._mean_and_solve(self.P)
         # the latent function's values: improvement is judged on f, not on its noise
         cov = gp.kernel(self.P, self.P) - self._Vp.T @ self._Vp
-        self._Lp = _stable_cholesky(cov)
+        self._Lp = cholesky_with_jitter(cov, "the pending trials' covariance")
         sobol = qmc.Sobol(d=len(self.P), scramble=True, seed=seed)
         self._z = norm.ppf(np.clip(sobol.random(n_draws), 1e-6, 1 - 1e-6))  # (S, p)
         f_p = mu_p[None, :] + self._z @ self._Lp.T  # (S, p) draws of the pending outcomes
@@ -80,16 +80,6 @@ class PendingEI:
         means = mu_c[None, :] + self._z @ A.T  # (S, N) conditional means per draw
         ei = expected_improvement(means, sd[None, :], self.thresholds[:, None], self.xi)
         return ei.mean(axis=0) * gp.y_std
-
-
-def _stable_cholesky(K: np.ndarray) -> np.ndarray:
-    for extra in (0.0, 1e-10, 1e-8, 1e-6, 1e-4):
-        try:
-            jitter = extra * np.trace(K) / len(K) * np.eye(len(K))
-            return cholesky(K + jitter, lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            continue
-    raise np.linalg.LinAlgError("the pending trials' covariance is not positive definite")
 
 
 __all__ = ["PendingEI", "expected_improvement"]

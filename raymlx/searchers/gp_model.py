@@ -63,15 +63,18 @@ def log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
     return float(value), grad
 
 
-def _cholesky_with_jitter(K: np.ndarray) -> np.ndarray:
+def cholesky_with_jitter(K: np.ndarray, what: str = "the GP's kernel matrix") -> np.ndarray:
     """The lower Cholesky factor of ``K``, adding a little to the diagonal if it must (a
-    sentinel-only fit, or fantasies next to observations, can leave K indefinite)."""
-    for extra in (0.0, 1e-8, 1e-6, 1e-4):
+    sentinel-only fit, fantasies next to observations, or the posterior covariance of
+    pending trials close together can leave K indefinite). The jitter is relative to K's
+    mean diagonal, so it suits a kernel matrix and a small posterior covariance alike."""
+    scale = max(float(np.trace(K)) / max(len(K), 1), 1e-300)
+    for extra in (0.0, 1e-10, 1e-8, 1e-6, 1e-4):
         try:
-            return cholesky(K + extra * np.eye(len(K)), lower=True, check_finite=False)
+            return cholesky(K + extra * scale * np.eye(len(K)), lower=True, check_finite=False)
         except np.linalg.LinAlgError:
             continue
-    raise np.linalg.LinAlgError("the GP's kernel matrix is not positive definite")
+    raise np.linalg.LinAlgError(f"{what} is not positive definite")
 
 
 class MaternGP:
@@ -157,11 +160,11 @@ class MaternGP:
         return self
 
     def _factor(self) -> None:
-        signal, noise = np.exp(self.theta[0]), np.exp(self.theta[-1])
+        signal, noise = self.signal(), self.noise()
         # the distances the likelihood used, so K is the matrix the optimiser factored
         K = _matern(self._training_distances(self.theta), signal) \
             + (noise + JITTER) * np.eye(len(self.X))
-        self.L = _cholesky_with_jitter(K)
+        self.L = cholesky_with_jitter(K)
         self.alpha = cho_solve((self.L, True), self.y, check_finite=False)
 
     def signal(self) -> float:
@@ -189,13 +192,13 @@ class MaternGP:
         out = copy.copy(self)
         if len(Xp) == 0:
             return out
-        signal = np.exp(self.theta[0])
+        signal = self.signal()
         believed = _matern(self._distance(Xp, self.X), signal) @ self.alpha
         out.X = np.vstack([self.X, Xp])
         out.y = np.concatenate([self.y, believed])
         K = _matern(out._distance(out.X, out.X), signal) \
-            + (np.exp(self.theta[-1]) + JITTER) * np.eye(len(out.X))
-        out.L = _cholesky_with_jitter(K)
+            + (self.noise() + JITTER) * np.eye(len(out.X))
+        out.L = cholesky_with_jitter(K)
         out.alpha = cho_solve((out.L, True), out.y, check_finite=False)
         return out
 
@@ -211,7 +214,7 @@ class MaternGP:
         """Predictive mean and standard deviation in the targets' units: of the latent
         function plus noise (as sklearn's ``return_std``), or of the function alone
         (``include_noise=False``, what expected improvement is taken on)."""
-        signal, noise = np.exp(self.theta[0]), np.exp(self.theta[-1])
+        signal, noise = self.signal(), self.noise()
         Ks = _matern(self._distance(np.asarray(Xs, dtype=np.float64), self.X), signal)
         mu = Ks @ self.alpha
         v = solve_triangular(self.L, Ks.T, lower=True, check_finite=False)
