@@ -84,7 +84,6 @@ from syne_tune_schedulers import RESTORE_KEY, syne_tune_method  # noqa: E402
 
 OPTIMUM = np.array([0.2, 0.7, 0.4, 0.55])
 NOISY_OPTIMUM = np.array([0.2, 0.7, 0.4, 0.55, 0.3, 0.8])
-MAX_T = {"curves": 27, "lightgbm": 27, "noisy": 81}
 
 
 # ---------------------------------------------------------------- problems
@@ -131,14 +130,17 @@ def curves_trainable(config: dict) -> None:
                         checkpoint=tune.Checkpoint.from_directory(folder))
 
 
+def unit_cube(dims: int) -> dict:
+    """x0..x{dims-1}, each uniform on [0, 1]: the synthetic problems' hyperparameters."""
+    return {f"x{i}": tune.uniform(0, 1) for i in range(dims)}
+
+
 def curves_space(cost: float) -> dict:
-    space = {f"x{i}": tune.uniform(0, 1) for i in range(4)}
-    return {**space, "max_t": 27, "cost": cost}
+    return {**unit_cube(4), "max_t": 27, "cost": cost}
 
 
 def noisy_space(cost: float) -> dict:
-    space = {f"x{i}": tune.uniform(0, 1) for i in range(6)}
-    return {**space, "max_t": 81, "cost": cost}
+    return {**unit_cube(6), "max_t": 81, "cost": cost}
 
 
 def load_adult():
@@ -204,7 +206,7 @@ def tune_bohb_available() -> bool:
 
 def mutations(problem: str) -> dict:
     if problem in ("curves", "noisy"):
-        return {f"x{i}": tune.uniform(0, 1) for i in range(4 if problem == "curves" else 6)}
+        return unit_cube(4 if problem == "curves" else 6)
     return {"learning_rate": tune.loguniform(0.01, 0.3), "lambda_l2": tune.loguniform(1e-3, 10)}
 
 
@@ -269,19 +271,19 @@ class Trace(tune.Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.points.append((time.perf_counter() - self.start, float(result["loss"]),
-                            float(result.get("true_loss", result["loss"]))))
+                            float(result["true_loss"])))
         self.trials.add(trial.trial_id)
 
 
 def run_one(problem: str, name: str, seed: int, budget: float, data_ref, cost: float,
             population_size: int) -> dict:
-    max_t = MAX_T[problem]
     if problem == "lightgbm":
         trainable = tune.with_parameters(lightgbm_trainable, data=data_ref)
         space = lightgbm_space()
     else:
         trainable = curves_trainable
         space = curves_space(cost) if problem == "curves" else noisy_space(cost)
+    max_t = space["max_t"]
     scheduler, search_alg, num_samples, bridge = method(name, problem, space, max_t, seed,
                                                         population_size)
     trace = Trace()
@@ -353,9 +355,9 @@ def main() -> None:
     for problem in args.problems.split(","):
         data_ref = ray.put(load_adult()) if problem == "lightgbm" else None
         runs: dict = {m: [] for m in methods}
+        cost = args.curve_cost * (0.4 if problem == "noisy" else 1.0)
         for seed in range(args.seeds):
             for name in methods:
-                cost = args.curve_cost * (0.4 if problem == "noisy" else 1.0)
                 run = run_one(problem, name, seed, args.budget, data_ref, cost,
                               args.population)
                 runs[name].append(run)

@@ -73,4 +73,4 @@ def test_syne_tune_pbt_clones_start_from_the_donors_checkpoint(ray_session, tmp_
     for frame in clones:
         first = frame.iloc[0]
         assert first["step"] > 1  # went on from the donor's step, not from scratch
-        assert first["origin"] != frame.iloc[0]["trial_id"]
+        assert first["origin"] != first["trial_id"]
