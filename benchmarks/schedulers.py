@@ -17,6 +17,10 @@ Problems (the budget is ``training_iteration``):
   Schedulers see the noisy loss; a run is scored by the noise-free loss of the result it
   would pick (its lowest noisy loss), so a lucky draw does not count as progress.
 
+The synthetic curves are computed step by step from the checkpointed state
+(``curve_step``), so a PBT member whose hyperparameters mutate keeps its progress and
+moves to the new config's curve over a few iterations instead of taking its loss at once.
+
 Syne Tune's ASHA, asynchronous Hyperband, BOHB and PBT (``st_*``) run on Tune's trial
 runner through ``syne_tune_schedulers.py``, with their own seeded random (or KDE) searcher.
 
@@ -32,9 +36,11 @@ trials running at once (2 here), as on a Syne Tune backend with 2 workers.
 Reported per problem, method and seed: the best validation loss seen at any budget within
 the wall budget ("anytime" incumbent), the wall time until the incumbent first reached the
 problem's target, and the trials started. The target is the worst final incumbent among
-the FIFO runs, so FIFO always reaches it; a run that never reaches it counts as the whole
-budget. The same time and target are also counted in trial iterations (every report is one
-iteration of training, summed over trials): the speed-up in training work leaves out
+the FIFO runs, so FIFO always reaches it; results reported after the budget do not count,
+and a run that does not reach it in time counts as the whole budget. The same target is
+also counted in trial iterations (every report is one iteration of training, summed over
+trials; a run that does not reach it counts as infinite work, and a method whose median
+run does not reach it gets a work speed-up of 0): the speed-up in training work leaves out
 Tune's per-trial and per-report overheads, so it says whether the 3x target for ASHA
 against FIFO is reachable on a problem at all, or only lost to overhead. Tune's ``HyperBandForBOHB``
 + ``TuneBOHB`` need hpbandster and ConfigSpace (in the ``bench`` extra; both installed from
@@ -87,47 +93,72 @@ NOISY_OPTIMUM = np.array([0.2, 0.7, 0.4, 0.55, 0.3, 0.8])
 
 
 # ---------------------------------------------------------------- problems
-def curve_loss(config: dict, t: int) -> float:
-    x = np.array([config[f"x{i}"] for i in range(4)])
-    final = float(np.sum((x - OPTIMUM) ** 2))
-    scale = 0.5 + x[0]  # large x0: high early loss...
-    rate = 0.3 + 1.2 * x[1]  # ...large x1: falls fast
-    return final + scale * t ** (-rate)
-
-
-def noisy_loss(config: dict, t: int) -> tuple[float, float]:
-    """(noisy loss, noise-free loss) of the ``noisy`` problem at budget t."""
+def curve_terms(config: dict) -> tuple[float, float, float]:
+    """(final loss, early scale, rate) of a config: loss(t) = final + scale * t^-rate."""
+    if "x5" not in config:  # curves
+        x = np.array([config[f"x{i}"] for i in range(4)])
+        # large x0: high early loss; large x1: falls fast
+        return float(np.sum((x - OPTIMUM) ** 2)), 0.5 + x[0], 0.3 + 1.2 * x[1]
     x = np.array([config[f"x{i}"] for i in range(6)])
     final = float(np.sum((x - NOISY_OPTIMUM) ** 2)) + 0.1 * x[1]  # fast learners end higher
-    true = final + (0.5 + x[0]) * t ** -(0.2 + 1.3 * x[1])
-    rng = np.random.default_rng([int(v * 1e9) for v in x] + [t])
-    return true + float(rng.normal(0.0, 0.01 + 0.05 / math.sqrt(t))), true
+    return final, 0.5 + x[0], 0.2 + 1.3 * x[1]
+
+
+def curve_step(config: dict, state: dict | None) -> dict:
+    """One iteration of synthetic training: the state after ``state`` (None: before the
+    first). Kept as a path, not a closed form, so a PBT member whose config changes does
+    not jump to the new config's curve: the excess ``scale * t^-rate`` shrinks at the
+    current config's rate, and the level moves 30 % of the way to the current config's
+    final loss each iteration. A config that never changes follows
+    ``final + scale * t^-rate`` exactly."""
+    final, scale, rate = curve_terms(config)
+    if state is None:
+        return {"t": 1, "level": final, "excess": scale}
+    t = state["t"]
+    return {"t": t + 1, "level": state["level"] + 0.3 * (final - state["level"]),
+            "excess": state["excess"] * ((t + 1) / t) ** -rate}
+
+
+def observed(config: dict, state: dict) -> tuple[float, float]:
+    """(loss reported, noise-free loss) at ``state``; ``noisy`` adds Gaussian noise of
+    sd 0.01 + 0.05/sqrt(t), a fixed function of (config, t)."""
+    true = state["level"] + state["excess"]
+    if "x5" not in config:
+        return true, true
+    seed = [int(config[f"x{i}"] * 1e9) for i in range(6)] + [state["t"]]
+    noise = np.random.default_rng(seed).normal(0.0, 0.01 + 0.05 / math.sqrt(state["t"]))
+    return true + float(noise), true
 
 
 def restored_state(config: dict, read) -> object:
-    """What ``read(folder)`` gives for the checkpoint this trial starts from: a Syne Tune
-    PBT clone's copied donor checkpoint (``RESTORE_KEY``), else Tune's, else None."""
-    if config.get(RESTORE_KEY):
-        return read(Path(config[RESTORE_KEY]))
+    """What ``read(folder)`` gives for the checkpoint this trial starts from: the trial's
+    own Tune checkpoint (a paused or restarted trial), else a Syne Tune PBT clone's copy
+    of its donor's checkpoint (``RESTORE_KEY``), else None."""
     checkpoint = tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as folder:
             return read(Path(folder))
+    if config.get(RESTORE_KEY):
+        return read(Path(config[RESTORE_KEY]))
     return None
 
 
 def curves_trainable(config: dict) -> None:
-    t = restored_state(config, lambda f: json.loads(Path(f, "state.json").read_text())["t"])
-    t = t or 0
-    noisy = "x5" in config
-    while t < config["max_t"]:
-        t += 1
-        time.sleep(config["cost"])
-        loss, true = noisy_loss(config, t) if noisy else (curve_loss(config, t),) * 2
+    state = restored_state(config, lambda f: json.loads(Path(f, "state.json").read_text()))
+
+    def report(state: dict) -> None:
+        loss, true = observed(config, state)
         with tempfile.TemporaryDirectory() as folder:
-            Path(folder, "state.json").write_text(json.dumps({"t": t}))
-            tune.report({"loss": loss, "true_loss": true, "step": t},
+            Path(folder, "state.json").write_text(json.dumps(state))
+            tune.report({"loss": loss, "true_loss": true, "step": state["t"]},
                         checkpoint=tune.Checkpoint.from_directory(folder))
+
+    if state and state["t"] >= config["max_t"]:  # a clone of a finished donor: no training
+        report(state)
+    while state is None or state["t"] < config["max_t"]:
+        time.sleep(config["cost"])
+        state = curve_step(config, state)
+        report(state)
 
 
 def unit_cube(dims: int) -> dict:
@@ -173,18 +204,23 @@ def lightgbm_trainable(config: dict, data=None) -> None:
         t = json.loads(Path(folder, "state.json").read_text())["t"]
         return lgb.Booster(model_str=Path(folder, "model.txt").read_text()), t
 
-    booster, t = restored_state(config, read) or (None, 0)
-    train = lgb.Dataset(X_tr, y_tr, free_raw_data=False)
-    while t < config["max_t"]:
-        t += 1
-        booster = lgb.train(params, train, num_boost_round=10, init_model=booster,
-                            keep_training_booster=True)
+    def report(booster, t: int) -> None:
         loss = float(log_loss(y_va, booster.predict(X_va), labels=[0, 1]))
         with tempfile.TemporaryDirectory() as folder:
             Path(folder, "state.json").write_text(json.dumps({"t": t}))
             Path(folder, "model.txt").write_text(booster.model_to_string())
             tune.report({"loss": loss, "true_loss": loss, "step": t},
                         checkpoint=tune.Checkpoint.from_directory(folder))
+
+    booster, t = restored_state(config, read) or (None, 0)
+    if t >= config["max_t"]:  # a clone of a donor that has finished: one result, no training
+        report(booster, t)
+    train = lgb.Dataset(X_tr, y_tr, free_raw_data=False)
+    while t < config["max_t"]:
+        t += 1
+        booster = lgb.train(params, train, num_boost_round=10, init_model=booster,
+                            keep_training_booster=True)
+        report(booster, t)
 
 
 def lightgbm_space() -> dict:
@@ -292,7 +328,11 @@ def run_one(problem: str, name: str, seed: int, budget: float, data_ref, cost: f
             trainable, param_space=space,
             tune_config=tune.TuneConfig(metric="loss", mode="min", scheduler=scheduler,
                                         search_alg=search_alg, num_samples=num_samples,
-                                        time_budget_s=budget, reuse_actors=True),
+                                        time_budget_s=budget, reuse_actors=True,
+                                        # Syne Tune decides each trial when a worker is
+                                        # free (a PBT clone must not queue behind a
+                                        # trial Tune suggested ahead)
+                                        max_concurrent_trials=2 if bridge else None),
             run_config=tune.RunConfig(name=f"{problem}-{name}-{seed}", storage_path=storage,
                                       verbose=0, callbacks=[trace],
                                       checkpoint_config=tune.CheckpointConfig(num_to_keep=12)))
@@ -321,13 +361,21 @@ def incumbent_at(points: list, seconds: float) -> float:
 
 def time_to(points: list, target: float, budget: float) -> tuple[float, int | None]:
     """(seconds, iterations) until the incumbent's noise-free loss first reached
-    ``target``; (budget, None) if it never did."""
+    ``target`` within the budget; (budget, None) if it did not. Results reported after
+    the budget (trials finishing as Tune stops) do not count."""
     best = (math.inf, math.inf)
     for i, (t, loss, true) in enumerate(points):
+        if t > budget:
+            break
         best = min(best, (loss, true))
         if best[1] <= target:
             return t, i + 1
     return budget, None
+
+
+def finite(value: float) -> float | None:
+    """``value``, or None (JSON null) for infinity: a target not reached."""
+    return None if math.isinf(value) else float(value)
 
 
 METHODS = ["fifo", "tune_asha", "st_asha", "raymlx_asha", "raymlx_asha_stopping",
@@ -370,14 +418,14 @@ def main() -> None:
             finals = [incumbent_at(r["points"], args.budget) for r in rs]
             reached = [time_to(r["points"], target, args.budget) for r in rs]
             times = [t for t, _ in reached]
-            # a run that never reached the target counts every iteration it ran
-            iterations = [n if n is not None else len(r["points"])
-                          for (_, n), r in zip(reached, rs)]
+            # a run that did not reach the target needed more work than any run that did:
+            # infinitely many iterations (counting what it ran would favour slow runs)
+            iterations = [n if n is not None else math.inf for _, n in reached]
             table[name] = {"best_loss": finals, "median_best_loss": float(np.median(finals)),
                            "time_to_target_s": times,
                            "median_time_to_target_s": float(np.median(times)),
-                           "iterations_to_target": iterations,
-                           "median_iterations_to_target": float(np.median(iterations)),
+                           "iterations_to_target": [finite(n) for n in iterations],
+                           "median_iterations_to_target": finite(np.median(iterations)),
                            "reached_target": sum(n is not None for _, n in reached),
                            "median_trials": float(np.median([r["trials"] for r in rs])),
                            "errors": [r["error"] for r in rs if r["error"]]}
@@ -387,8 +435,9 @@ def main() -> None:
         fifo_iterations = table["fifo"]["median_iterations_to_target"]
         for row in table.values():
             row["speedup_vs_fifo"] = fifo_time / max(row["median_time_to_target_s"], 1e-9)
-            row["iteration_speedup_vs_fifo"] = (fifo_iterations
-                                                / max(row["median_iterations_to_target"], 1))
+            needed = row["median_iterations_to_target"]  # None: most runs never reached it
+            row["iteration_speedup_vs_fifo"] = (0.0 if needed is None
+                                                else fifo_iterations / max(needed, 1))
         results["problems"][problem] = {"target_loss": target, "methods": table}
         print(f"\n{problem}: target loss {target:.4f} (worst FIFO final), budget {args.budget}s")
         print(f"{'method':22s} {'median best':>12s} {'t->target':>10s} {'reached':>8s} "
@@ -397,7 +446,7 @@ def main() -> None:
             print(f"{name:22s} {row['median_best_loss']:12.4f} "
                   f"{row['median_time_to_target_s']:10.1f} "
                   f"{row['reached_target']:>5d}/{args.seeds:<2d} {row['speedup_vs_fifo']:7.2f} "
-                  f"{row['median_iterations_to_target']:6.0f} "
+                  f"{row['median_iterations_to_target'] or math.inf:6.0f} "
                   f"{row['iteration_speedup_vs_fifo']:7.2f} {row['median_trials']:7.0f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=1))

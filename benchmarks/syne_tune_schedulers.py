@@ -8,9 +8,14 @@ a Tune experiment. Written here because neither project ships such a bridge (Syn
 share one Syne Tune scheduler:
 
 - ``SyneTuneSearch`` (a Tune ``Searcher``) asks it for each new trial's config
-  (``suggest``) and tells it when a trial ends (``on_trial_complete``);
+  (``suggest``) and tells it when a trial ends by itself (``on_trial_complete``) or is
+  stopped by anything but the scheduler (``on_trial_error``);
 - ``SyneTuneDecisions`` (a Tune ``FIFOScheduler``) forwards every result to its
-  ``on_trial_result`` and turns its answer into Tune's ``CONTINUE`` or ``STOP``.
+  ``on_trial_result`` and turns its answer into Tune's ``CONTINUE`` or ``STOP``; a trial it
+  stops is removed (``on_trial_remove``), as Syne Tune's own tuner does.
+
+schedulers.py runs these with ``max_concurrent_trials`` equal to the workers, so Tune asks
+for a new trial only when a worker is free, which is when Syne Tune's tuner would ask.
 
 Syne Tune's PBT stops a member in the lower quantile and then suggests a *new* trial that
 starts from the checkpoint of a member in the upper quantile (``checkpoint_trial_id``), as
@@ -32,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
@@ -58,6 +64,7 @@ class _Bridge:
         self.folder = Path(tempfile.mkdtemp(prefix="syne-tune-bridge-"))
         self.clones = 0
         self.clones_without_checkpoint = 0
+        self.stopped: set[str] = set()  # Tune trial ids the Syne Tune scheduler stopped
 
     def new_trial(self, tune_id: str, config: dict) -> Any:
         from syne_tune.backend.trial_status import Trial
@@ -92,10 +99,10 @@ class SyneTuneSearch(Searcher):
         """The space is already the Syne Tune scheduler's; Tune's call is acknowledged."""
         return True
 
-    def suggest(self, trial_id: str) -> dict | None:
+    def suggest(self, trial_id: str) -> dict | str | None:
         suggestion = self.bridge.scheduler.suggest()
-        if suggestion is None:
-            return None
+        if suggestion is None:  # Syne Tune's tuner stops here: the space is exhausted
+            return Searcher.FINISHED
         config = dict(suggestion.config or {})
         trial = self.bridge.new_trial(trial_id, config)
         if suggestion.checkpoint_trial_id is not None:
@@ -109,8 +116,11 @@ class SyneTuneSearch(Searcher):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
+        """As Syne Tune's own tuner: a trial its scheduler stopped was already removed
+        (``on_trial_remove``) and is not reported again; one that ran to its end is
+        complete; one stopped by anything else (Tune's time budget, an error) failed."""
         trial = self.bridge.trials.get(trial_id)
-        if trial is None:
+        if trial is None or trial_id in self.bridge.stopped:
             return
         if error or not result or self.metric not in result:
             self.bridge.scheduler.on_trial_error(trial)
@@ -131,7 +141,11 @@ class SyneTuneDecisions(FIFOScheduler):
             return TrialScheduler.CONTINUE
         self.bridge.tune_trials[syne_trial.trial_id] = trial
         decision = self.bridge.scheduler.on_trial_result(syne_trial, result)
-        return TrialScheduler.STOP if decision == "STOP" else TrialScheduler.CONTINUE
+        if decision != "STOP":
+            return TrialScheduler.CONTINUE
+        self.bridge.scheduler.on_trial_remove(syne_trial)
+        self.bridge.stopped.add(trial.trial_id)
+        return TrialScheduler.STOP
 
 
 def same_random_configs(space: dict, seed: int, n: int = 1000) -> list[dict]:
@@ -173,6 +187,7 @@ def syne_tune_method(name: str, space: dict, max_t: int, seed: int,
         rungs = 1
         while 3 ** rungs <= max_t:
             rungs += 1
+        np.random.seed(seed)  # 0.16 draws each new trial's bracket from numpy's global state
         scheduler = baselines.ASHA(config_space, grace_period=1, reduction_factor=3,
                                    brackets=rungs, **common)
     elif name == "st_bohb":

@@ -42,6 +42,8 @@ ABOUT = {
                       "pending at a time.",
     "schedulers": "raymlx's schedulers against Tune's and Syne Tune's on a 20 s wall budget, "
                   "on three multi-fidelity problems (one noisy).",
+    "schedulers_pbt": "The three PBTs (raymlx's after it stopped cloning finished members, "
+                      "Tune's, Syne Tune's) and FIFO rerun on the scheduler benchmark.",
     "nas": "DARTS and ProxylessNAS: supernet memory, searched against random cells, "
            "data-parallel throughput.",
     "serving": "raymlx serve against a minimal LightGBM HTTP server.",

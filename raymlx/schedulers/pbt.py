@@ -9,7 +9,9 @@ late is not judged against others' later scores (with Ray's PBT a trial that got
 late is exploited for being behind, not for being worse). A trial ready before anyone else
 got that far is judged at its next result after they have. If it sits in the
 bottom ``quantile_fraction``, it *exploits* a uniformly drawn member of the top
-``quantile_fraction`` that has a checkpoint, copying that member's latest checkpoint (a copy,
+``quantile_fraction`` that has a checkpoint and has not finished (a finished member still
+counts in the ranking, but cloning it would only copy the end of its training; Ray's and
+Syne Tune's PBTs leave finished members out too), copying that member's latest checkpoint (a copy,
 so the donor may delete its own) and its hyperparameters, then *explores*: each mutated
 hyperparameter is resampled from its prior with ``resample_probability``, else multiplied by
 one of ``perturbation_factors`` (0.8 / 1.2, the paper's) and clipped into its domain; a list
@@ -40,6 +42,10 @@ from ray.tune.search.sample import Categorical, Domain, Float, Integer
 from raymlx._internal.validation import check_number
 from raymlx.errors import InputError
 from raymlx.schedulers.base import CONTINUE, NOOP, STOP, RaymlxScheduler
+
+# members that can still train: a finished one's latest checkpoint is the end of its
+# training, so a clone of it would stop at once and the population would shrink
+LIVE = (Trial.PENDING, Trial.RUNNING, Trial.PAUSED)
 
 
 def flatten_mutations(mutations: dict, prefix: tuple = ()) -> dict[tuple, Any]:
@@ -165,7 +171,8 @@ class PBTScheduler(RaymlxScheduler):
             self._persist()
             return CONTINUE
         self.waiting.pop(trial_id, None)
-        donors = [d for d in top if d.checkpoint is not None and d is not trial]
+        donors = [d for d in top if d.checkpoint is not None and d is not trial
+                  and d.status in LIVE]
         if trial_id not in {b.trial_id for b in bottom} or not donors:
             self._persist()
             return CONTINUE

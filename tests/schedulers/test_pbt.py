@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from ray import tune
+from ray.tune.experiment import Trial
 
 from raymlx.errors import InputError
 from raymlx.schedulers import PBTScheduler
@@ -33,6 +34,7 @@ class RecordingPBT(PBTScheduler):
         bottom, top = self.quantiles(tune_controller, self.last_ready[trial.trial_id])
         self.seen.append({"bottom": trial in bottom, "top": donor in top,
                           "donor_ckpt_t": donor.checkpoint.t,
+                          "donor_status": donor.status,
                           "donor_config": dict(donor.config)})
         super()._exploit(tune_controller, trial, donor, t)
 
@@ -66,6 +68,18 @@ def test_a_clone_resumes_from_the_donors_checkpoint():
     following = [t for tid, t, _ in sim.decisions[at + 1:] if tid == first["trial"]]
     # it continued from the donor's state, not from its own
     assert following[0] == sched.seen[0]["donor_ckpt_t"] + 1
+
+
+def test_a_finished_member_is_never_a_donor_when_the_population_outnumbers_the_workers():
+    """8 members on 2 workers run in waves: the later ones are ranked against the finished
+    ones at equal training, but cloning a finished member would jump to the end of training
+    and end the clone there, so only live members (running or paused) are donors."""
+    sched = RecordingPBT(metric="loss", mode="min", perturbation_interval=4,
+                         hyperparam_mutations=MUTATIONS, quantile_fraction=0.25, seed=0)
+    sim = Simulation(sched, population(), lr_curve, workers=2, max_t=24).run()
+    assert len(sched.seen) >= 3
+    assert all(seen["donor_status"] in (Trial.RUNNING, Trial.PAUSED) for seen in sched.seen)
+    assert all(t == 24 for t in sim.reached().values())
 
 
 def test_population_improves_towards_the_known_optimum():

@@ -1,6 +1,8 @@
 """TPESearch: the good/bad split, joint (multivariate) and hyperopt (independent) kernels on
 conditional Tune spaces, with points told to the model."""
 
+import math
+
 import numpy as np
 import pytest
 from ray import tune
@@ -86,6 +88,16 @@ def test_points_told_to_the_joint_model_on_a_conditional_space():
                                      (1000, 25)])
 def test_good_set_is_the_gamma_quantile_capped(n, good):
     assert TPESearch().n_good(n) == good
+
+
+@pytest.mark.parametrize("dims, gamma, fraction", [(2, None, 0.15), (3, None, 0.15),
+                                                   (4, None, 0.10), (10, None, 0.10),
+                                                   (10, 0.3, 0.3), (2, 0.05, 0.05)])
+def test_the_good_fraction_falls_from_four_dimensions_unless_given(dims, gamma, fraction):
+    s = TPESearch(gamma=gamma)
+    s.set_search_properties("loss", "min", {f"x{i}": tune.uniform(0, 1) for i in range(dims)})
+    assert s.good_fraction() == fraction
+    assert s.n_good(40) == math.ceil(fraction * 40)
 
 
 @pytest.mark.parametrize("dims, budget, n", [(1, None, 3), (2, None, 3), (5, None, 6),
