@@ -118,7 +118,10 @@ class SyneTuneSearch(Searcher):
                           error: bool = False) -> None:
         """As Syne Tune's own tuner: a trial its scheduler stopped was already removed
         (``on_trial_remove``) and is not reported again; one that ran to its end is
-        complete; one stopped by anything else (Tune's time budget, an error) failed."""
+        complete; one that failed is an error. One difference: Tune ends the trials still
+        running at its time budget through ``on_trial_complete`` with their last result,
+        so they are reported complete where Syne Tune's tuner would report an error; this
+        happens only as a run ends, after every decision that counts."""
         trial = self.bridge.trials.get(trial_id)
         if trial is None or trial_id in self.bridge.stopped:
             return

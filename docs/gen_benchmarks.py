@@ -44,6 +44,10 @@ ABOUT = {
                   "on three multi-fidelity problems (one noisy).",
     "schedulers_pbt": "The three PBTs (raymlx's after it stopped cloning finished members, "
                       "Tune's, Syne Tune's) and FIFO rerun on the scheduler benchmark.",
+    "tpe_variants": "How TPE's good fraction was chosen: variants of raymlx's TPE and "
+                    "Optuna's TPE on BBOB instances 5 and 71 (not the reported ones).",
+    "tpe_variants_check": "Gamma 0.10 against 0.15 on BBOB instances 72 and 73, in 5 and 10 "
+                          "dimensions.",
     "nas": "DARTS and ProxylessNAS: supernet memory, searched against random cells, "
            "data-parallel throughput.",
     "serving": "raymlx serve against a minimal LightGBM HTTP server.",

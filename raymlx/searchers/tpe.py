@@ -31,8 +31,8 @@ points, gamma 0.1, 24 candidates: Optuna's) ranked behind the sized start-up wit
 (docs/benchmarks/index.md, "Searchers at small budgets"). gamma was then split by
 dimension: on BBOB instances 5 and 71, which no default was chosen on, gamma 0.10 beat 0.15
 in 5 and 10 dimensions (most clearly with 4 trials pending: better on 62 of 96 problems and
-worse on 34 at 100 evaluations) and lost in 2 dimensions (better on 18, worse on 30). On
-the older problems of
+worse on 34 at 100 evaluations) and lost in 2 dimensions (better on 18, worse on 30); 3 and
+4 dimensions were not measured, so where the step falls is a choice. On the older problems of
 ``benchmarks/hpo.py`` the split rule and the joint kernels are what closed the gap to
 Optuna's TPE.
 
