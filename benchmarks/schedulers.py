@@ -93,9 +93,14 @@ NOISY_OPTIMUM = np.array([0.2, 0.7, 0.4, 0.55, 0.3, 0.8])
 
 
 # ---------------------------------------------------------------- problems
+def is_noisy(config: dict) -> bool:
+    """Whether ``config`` belongs to the ``noisy`` problem (6 hyperparameters, not 4)."""
+    return "x5" in config
+
+
 def curve_terms(config: dict) -> tuple[float, float, float]:
     """(final loss, early scale, rate) of a config: loss(t) = final + scale * t^-rate."""
-    if "x5" not in config:  # curves
+    if not is_noisy(config):  # curves
         x = np.array([config[f"x{i}"] for i in range(4)])
         # large x0: high early loss; large x1: falls fast
         return float(np.sum((x - OPTIMUM) ** 2)), 0.5 + x[0], 0.3 + 1.2 * x[1]
@@ -123,7 +128,7 @@ def observed(config: dict, state: dict) -> tuple[float, float]:
     """(loss reported, noise-free loss) at ``state``; ``noisy`` adds Gaussian noise of
     sd 0.01 + 0.05/sqrt(t), a fixed function of (config, t)."""
     true = state["level"] + state["excess"]
-    if "x5" not in config:
+    if not is_noisy(config):
         return true, true
     seed = [int(config[f"x{i}"] * 1e9) for i in range(6)] + [state["t"]]
     noise = np.random.default_rng(seed).normal(0.0, 0.01 + 0.05 / math.sqrt(state["t"]))

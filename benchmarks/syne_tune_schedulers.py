@@ -8,8 +8,8 @@ a Tune experiment. Written here because neither project ships such a bridge (Syn
 share one Syne Tune scheduler:
 
 - ``SyneTuneSearch`` (a Tune ``Searcher``) asks it for each new trial's config
-  (``suggest``) and tells it when a trial ends by itself (``on_trial_complete``) or is
-  stopped by anything but the scheduler (``on_trial_error``);
+  (``suggest``) and tells it when a trial ends by itself (``on_trial_complete``) or fails
+  (``on_trial_error``);
 - ``SyneTuneDecisions`` (a Tune ``FIFOScheduler``) forwards every result to its
   ``on_trial_result`` and turns its answer into Tune's ``CONTINUE`` or ``STOP``; a trial it
   stops is removed (``on_trial_remove``), as Syne Tune's own tuner does.

@@ -1,5 +1,5 @@
-"""Variants of raymlx's TPE on the BBOB suite: how its good fraction, candidate count,
-weights and pending-trial handling were chosen (docs/benchmarks/index.md, "Searchers at
+"""Variants of raymlx's TPE on the BBOB suite: how its good fraction was chosen against
+other candidate counts and weights (docs/benchmarks/index.md, "Searchers at
 small budgets and under concurrency").
 
 Each variant is ``TPESearch`` with one setting changed, registered in
@@ -33,25 +33,19 @@ from raymlx.searchers import TPESearch  # noqa: E402
 
 
 class TPEVariant(TPESearch):
-    """TPESearch plus three switches the searcher itself does not have: flat weights on the
-    good set (no recency ramp), a weight for pending points in the bad set (no variant below
-    uses it yet), and a candidate count used only while trials are pending."""
+    """TPESearch plus two switches the searcher itself does not have: flat weights on the
+    good set (no recency ramp), and a candidate count used only while trials are pending."""
 
-    def __init__(self, *args, flat_good: bool = False, pending_weight: float = 1.0,
+    def __init__(self, *args, flat_good: bool = False,
                  pending_candidates: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.flat_good = flat_good
-        self.pending_weight = pending_weight
         self.pending_candidates = pending_candidates
 
     def split(self):
         X_good, w_good, X_bad, w_bad = super().split()
         if self.flat_good:
             w_good = np.ones(len(X_good))
-        pending = len(self._live)
-        if pending and self.pending_weight != 1.0:
-            w_bad = w_bad.copy()
-            w_bad[-pending:] = self.pending_weight  # split() appends the pending rows last
         return X_good, w_good, X_bad, w_bad
 
     def _propose_joint(self):

@@ -11,11 +11,12 @@ got that far is judged at its next result after they have. If it sits in the
 bottom ``quantile_fraction``, it *exploits* a uniformly drawn member of the top
 ``quantile_fraction`` that has a checkpoint and has not finished (a finished member still
 counts in the ranking, but cloning it would only copy the end of its training; Ray's and
-Syne Tune's PBTs leave finished members out too), copying that member's latest checkpoint (a copy,
-so the donor may delete its own) and its hyperparameters, then *explores*: each mutated
-hyperparameter is resampled from its prior with ``resample_probability``, else multiplied by
-one of ``perturbation_factors`` (0.8 / 1.2, the paper's) and clipped into its domain; a list
-or categorical value moves to a neighbouring entry. The trial is then paused and resumed from
+Syne Tune's PBTs leave finished members out too). It copies that member's latest
+checkpoint (a copy, so the donor may delete its own) and its hyperparameters, then
+*explores*: each mutated hyperparameter is resampled from its prior with
+``resample_probability``, else multiplied by one of ``perturbation_factors`` (0.8 / 1.2,
+the paper's) and clipped into its domain; a list or categorical value moves to a
+neighbouring entry. The trial is then paused and resumed from
 the copied checkpoint with the new configuration.
 
 ``burn_in_period`` is the grace period before the first exploit; ``max_t`` (optional) stops a

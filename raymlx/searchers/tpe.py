@@ -18,11 +18,11 @@ ceil(0.1 * N) capped at 25 (10 of 100). raymlx takes the paper's rule with Optun
 25 and a gamma that depends on the space (:func:`default_gamma`): 0.15 for up to 3
 decisions, 0.10 from 4 on; 64 candidates, prior weight 1 and older points down-weighted
 after the newest 25; for hyperopt it passes the factor that makes hyperopt's square-root
-rule give that count. The random start-up is sized for the space and the budget instead of a fixed
-10 (:func:`startup_trials`): d + 1 points for d decisions, at least 3 and at most 10, and
-at most a quarter of the trials when Tune tells the searcher how many it will run
-(``num_samples``). Pending trials count as bad (a constant liar, so parallel suggestions
-spread out).
+rule give that count. The random start-up is sized for the space and the budget instead
+of a fixed 10 (:func:`startup_trials`): d + 1 points for d decisions, at least 3 and at
+most 10, and at most a quarter of the trials when Tune tells the searcher how many it will
+run (``num_samples``). Pending trials count as bad (a constant liar, so parallel
+suggestions spread out).
 
 Why these values: on the 24 BBOB functions in 2, 5 and 10 dimensions
 (``benchmarks/bbob.py``), with 1 and 4 concurrent trials, the earlier defaults (10 random
